@@ -1,6 +1,6 @@
 import { cloudflareTest } from '@cloudflare/vitest-plugin';
 import { defineConfig } from 'vitest/config';
-import { TEST_SECRETS } from './test/workers/secrets';
+import { TEST_SECRETS } from './test/workers/secrets.ts';
 
 /**
  * Three kinds of test, by path:

@@ -1,0 +1,12 @@
+import type { AgentClaims } from './domain/tokens';
+import type { Env } from './env';
+
+/** Hono environment: bindings and the typed variables the middlewares set. */
+export interface AppEnv {
+  Bindings: Env;
+  Variables: {
+    userId: string;
+    agent: AgentClaims;
+    containerCredential: string;
+  };
+}

@@ -1,0 +1,148 @@
+import { SignJWT, decodeProtectedHeader, errors, jwtVerify, type JWTPayload } from 'jose';
+import { AppError } from '../errors';
+import type { KeyRing } from './signing-keys';
+
+/** Issuer of every Gastown token. */
+export const ISSUER = 'gastown';
+/** Audience of agent tokens. */
+export const AGENT_AUDIENCE = 'gastown-agent';
+/** Audience of user access tokens. */
+export const USER_AUDIENCE = 'gastown-user';
+/** Leeway for clock differences between the Worker and the container. */
+export const CLOCK_TOLERANCE_SECONDS = 30;
+/** A token longer than this is refused before any parsing. */
+export const MAX_TOKEN_LENGTH = 4096;
+
+/** Claims of an agent token (see the contract). `gen` is the agent's token generation: stop bumps it. */
+export interface AgentClaims {
+  sub: string;
+  agentId: string;
+  rigId?: string;
+  townId: string;
+  userId: string;
+  gen: number;
+  iat: number;
+  exp: number;
+  jti: string;
+}
+
+/** Claims of a user access token. */
+export interface UserClaims {
+  sub: string;
+  iat: number;
+  exp: number;
+  jti: string;
+}
+
+/** What an agent token is minted for. */
+export interface AgentTokenSubject {
+  agentId: string;
+  rigId: string | null;
+  townId: string;
+  userId: string;
+  gen: number;
+}
+
+/** A freshly minted token and its expiry (ms since epoch). */
+export interface MintedToken {
+  token: string;
+  expiresAt: number;
+  issuedAt: number;
+}
+
+/** Mints an agent token valid for `ttlSeconds` from `nowMs`. */
+export async function mintAgentToken(
+  keys: KeyRing,
+  subject: AgentTokenSubject,
+  nowMs: number,
+  ttlSeconds: number,
+): Promise<MintedToken> {
+  const claims: Record<string, unknown> = {
+    agentId: subject.agentId,
+    townId: subject.townId,
+    userId: subject.userId,
+    gen: subject.gen,
+  };
+  if (subject.rigId) claims.rigId = subject.rigId;
+  return sign(keys, claims, subject.agentId, AGENT_AUDIENCE, nowMs, ttlSeconds);
+}
+
+/** Mints a user access token. */
+export function mintUserToken(keys: KeyRing, userId: string, nowMs: number, ttlSeconds: number): Promise<MintedToken> {
+  return sign(keys, {}, userId, USER_AUDIENCE, nowMs, ttlSeconds);
+}
+
+async function sign(
+  keys: KeyRing,
+  claims: Record<string, unknown>,
+  sub: string,
+  audience: string,
+  nowMs: number,
+  ttlSeconds: number,
+): Promise<MintedToken> {
+  const iat = Math.floor(nowMs / 1000);
+  const exp = iat + ttlSeconds;
+  const token = await new SignJWT(claims)
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT', kid: keys.current.kid })
+    .setSubject(sub)
+    .setIssuer(ISSUER)
+    .setAudience(audience)
+    .setIssuedAt(iat)
+    .setExpirationTime(exp)
+    .setJti(crypto.randomUUID())
+    .sign(keys.current.key);
+  return { token, expiresAt: exp * 1000, issuedAt: iat * 1000 };
+}
+
+/** Verifies an agent token's signature and claims; throws a 401 AppError with a code otherwise. */
+export async function verifyAgentToken(keys: KeyRing, token: string, nowMs: number): Promise<AgentClaims> {
+  const payload = await verify(keys, token, AGENT_AUDIENCE, nowMs);
+  const { agentId, townId, userId, gen, rigId } = payload;
+  if (typeof agentId !== 'string' || agentId !== payload.sub) throw invalid('agentId claim missing or not the subject');
+  if (typeof townId !== 'string' || !townId) throw invalid('townId claim missing');
+  if (typeof userId !== 'string') throw invalid('userId claim missing');
+  if (typeof gen !== 'number' || !Number.isInteger(gen)) throw invalid('gen claim missing');
+  if (rigId !== undefined && typeof rigId !== 'string') throw invalid('rigId claim malformed');
+  return payload as unknown as AgentClaims;
+}
+
+/** Verifies a user access token. */
+export async function verifyUserToken(keys: KeyRing, token: string, nowMs: number): Promise<UserClaims> {
+  return (await verify(keys, token, USER_AUDIENCE, nowMs)) as unknown as UserClaims;
+}
+
+async function verify(keys: KeyRing, token: string, audience: string, nowMs: number): Promise<JWTPayload> {
+  if (token.length > MAX_TOKEN_LENGTH) throw invalid('token too large');
+  let kid: string | undefined;
+  try {
+    kid = decodeProtectedHeader(token).kid;
+  } catch {
+    throw invalid('token is not a JWT');
+  }
+  const key = kid === undefined ? undefined : keys.byKid.get(kid);
+  if (!key) throw invalid('token signed with an unknown key');
+  const currentDate = new Date(nowMs);
+  try {
+    const { payload } = await jwtVerify(token, key.key, {
+      algorithms: ['HS256'],
+      issuer: ISSUER,
+      audience,
+      requiredClaims: ['exp', 'iat', 'sub', 'jti'],
+      clockTolerance: CLOCK_TOLERANCE_SECONDS,
+      currentDate,
+    });
+    if (payload.iat! * 1000 > nowMs + CLOCK_TOLERANCE_SECONDS * 1000) throw invalid('token not yet valid');
+    return payload;
+  } catch (err) {
+    if (err instanceof AppError) throw err;
+    if (err instanceof errors.JWTExpired) throw new AppError('token_expired', 'token expired');
+    if (err instanceof errors.JWTClaimValidationFailed) throw invalid(`claim "${err.claim}" invalid`);
+    if (err instanceof errors.JWSSignatureVerificationFailed) throw invalid('signature invalid');
+    if (err instanceof errors.JOSEAlgNotAllowed) throw invalid('algorithm not allowed');
+    throw invalid('token malformed');
+  }
+}
+
+function invalid(detail: string): AppError {
+  return new AppError('token_invalid', detail);
+}

@@ -1,0 +1,43 @@
+import { z } from 'zod';
+
+/** Request bodies, validated at the edge. */
+const id = z.string().min(1).max(200);
+const text = (max: number) => z.string().max(max);
+
+export const CreateTownBody = z.object({ name: z.string().trim().min(1).max(100) }).strict();
+export const CreateRigBody = z.object({ name: z.string().trim().min(1).max(100), gitUrl: text(2_000).optional() }).strict();
+export const DispatchAgentBody = z
+  .object({
+    role: z.enum(['polecat', 'refinery']),
+    beadId: id.optional(),
+    command: z.array(z.string().min(1).max(4_000)).min(1).max(64).optional(),
+  })
+  .strict();
+export const MayorMessageBody = z.object({ text: z.string().min(1).max(20_000) }).strict();
+
+export const HeartbeatBody = z.object({ status: z.enum(['working', 'idle']).optional(), detail: text(2_000).optional() });
+export const AgentEvent = z.object({ id: id, type: z.string().min(1).max(100) }).passthrough();
+export const EventsBody = z.object({ events: z.array(AgentEvent).max(500) });
+export const CompletedBody = z.object({ status: z.enum(['completed', 'failed']), summary: text(20_000).optional() });
+export const ReviewCompleteBody = z.object({ beadId: id, outcome: z.enum(['merged', 'rejected']) });
+
+const Empty = z.object({}).strict();
+
+/** The tools of the contract and their arguments. */
+export const TOOL_ARGS = {
+  gt_status: Empty,
+  gt_prime: Empty,
+  gt_mail_check: Empty,
+  gt_bead_create: z.object({ title: z.string().trim().min(1).max(200), body: text(20_000).optional(), rigId: id.optional() }).strict(),
+  gt_sling: z.object({ beadId: id, rigId: id.optional() }).strict(),
+  gt_done: z.object({ summary: text(20_000).optional(), beadId: id.optional() }).strict(),
+  gt_mail_send: z.object({ to: id, subject: text(500).optional(), body: z.string().min(1).max(20_000), beadId: id.optional() }).strict(),
+} as const;
+
+export type ToolName = keyof typeof TOOL_ARGS;
+export type ToolArgs<T extends ToolName> = z.infer<(typeof TOOL_ARGS)[T]>;
+
+/** True for the names of the contract's tools. */
+export function isToolName(name: string): name is ToolName {
+  return Object.hasOwn(TOOL_ARGS, name);
+}

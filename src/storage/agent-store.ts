@@ -1,0 +1,141 @@
+import type { Sql } from './sql';
+
+/** Agent roles. */
+export type Role = 'mayor' | 'polecat' | 'refinery';
+
+/** An agent row as the TownDO sees it. */
+export interface AgentRow {
+  id: string;
+  rigId: string | null;
+  role: Role;
+  status: string;
+  beadId: string | null;
+  command: string | null;
+  tokenGen: number;
+  tokenExpiresAt: number | null;
+  tokenRefreshedAt: number | null;
+  refreshCount: number;
+  nextRefreshAt: number | null;
+  refreshFailures: number;
+  lastHeartbeatAt: number | null;
+  heartbeatDetail: string | null;
+  remintWindowStart: number | null;
+  remintCount: number;
+  eventsStored: number;
+  summary: string | null;
+  createdAt: number;
+  startedAt: number | null;
+  endedAt: number | null;
+}
+
+const COLUMNS = `id, rig_id AS rigId, role, status, bead_id AS beadId, command, token_gen AS tokenGen,
+  token_expires_at AS tokenExpiresAt, token_refreshed_at AS tokenRefreshedAt, refresh_count AS refreshCount,
+  next_refresh_at AS nextRefreshAt, refresh_failures AS refreshFailures, last_heartbeat_at AS lastHeartbeatAt,
+  heartbeat_detail AS heartbeatDetail, remint_window_start AS remintWindowStart, remint_count AS remintCount,
+  events_stored AS eventsStored, summary, created_at AS createdAt, started_at AS startedAt, ended_at AS endedAt`;
+
+const LIVE = `status IN ('starting', 'working', 'idle')`;
+
+/** SQL access to the agents table. */
+export class AgentStore {
+  readonly #sql: Sql;
+
+  constructor(sql: Sql) {
+    this.#sql = sql;
+  }
+
+  insert(agent: { id: string; rigId: string | null; role: Role; beadId: string | null; command: string[] | null }, now: number): void {
+    this.#sql.run(
+      `INSERT INTO agents (id, rig_id, role, status, bead_id, command, created_at) VALUES (?, ?, ?, 'starting', ?, ?, ?)`,
+      agent.id, agent.rigId, agent.role, agent.beadId, agent.command ? JSON.stringify(agent.command) : null, now,
+    );
+  }
+
+  get(id: string): AgentRow | null {
+    return this.#sql.one<AgentRow>(`SELECT ${COLUMNS} FROM agents WHERE id = ?`, id);
+  }
+
+  list(): AgentRow[] {
+    return this.#sql.all<AgentRow>(`SELECT ${COLUMNS} FROM agents ORDER BY created_at, id`);
+  }
+
+  /** Agents the container is believed to run. */
+  live(): AgentRow[] {
+    return this.#sql.all<AgentRow>(`SELECT ${COLUMNS} FROM agents WHERE ${LIVE} ORDER BY id`);
+  }
+
+  /** Live agents with a given role (and rig, when given). */
+  liveByRole(role: Role, rigId?: string | null): AgentRow[] {
+    if (rigId === undefined) return this.#sql.all<AgentRow>(`SELECT ${COLUMNS} FROM agents WHERE ${LIVE} AND role = ?`, role);
+    return this.#sql.all<AgentRow>(`SELECT ${COLUMNS} FROM agents WHERE ${LIVE} AND role = ? AND rig_id IS ?`, role, rigId);
+  }
+
+  byRole(role: Role): AgentRow | null {
+    return this.#sql.one<AgentRow>(`SELECT ${COLUMNS} FROM agents WHERE role = ? ORDER BY created_at DESC LIMIT 1`, role);
+  }
+
+  /** Live agents whose refresh is due before `horizon`. */
+  dueForRefresh(horizon: number): AgentRow[] {
+    return this.#sql.all<AgentRow>(
+      `SELECT ${COLUMNS} FROM agents WHERE ${LIVE} AND next_refresh_at IS NOT NULL AND next_refresh_at <= ? ORDER BY next_refresh_at`,
+      horizon,
+    );
+  }
+
+  /** The earliest scheduled refresh among live agents, or null when none is live. */
+  earliestRefresh(): number | null {
+    return this.#sql.one<{ at: number | null }>(`SELECT MIN(next_refresh_at) AS at FROM agents WHERE ${LIVE}`)?.at ?? null;
+  }
+
+  /** Records a token the container accepted. */
+  recordTokenDelivered(id: string, expiresAt: number, now: number, nextRefreshAt: number): void {
+    this.#sql.run(
+      `UPDATE agents SET token_expires_at = ?, token_refreshed_at = ?, refresh_count = refresh_count + 1,
+        next_refresh_at = ?, refresh_failures = 0 WHERE id = ?`,
+      expiresAt, now, nextRefreshAt, id,
+    );
+  }
+
+  /** Records a failed push: the old token stays, the retry is scheduled. */
+  recordRefreshFailure(id: string, retryAt: number): void {
+    this.#sql.run(`UPDATE agents SET refresh_failures = refresh_failures + 1, next_refresh_at = ? WHERE id = ?`, retryAt, id);
+  }
+
+  /** Marks an agent started in the container with its first token. */
+  markStarted(id: string, expiresAt: number, now: number, nextRefreshAt: number): void {
+    this.#sql.run(
+      `UPDATE agents SET status = 'working', started_at = ?, token_expires_at = ?, token_refreshed_at = ?,
+        next_refresh_at = ?, refresh_failures = 0, last_heartbeat_at = NULL, ended_at = NULL WHERE id = ?`,
+      now, expiresAt, now, nextRefreshAt, id,
+    );
+  }
+
+  /** Prepares a dead agent (the mayor) to run again under a new token generation. */
+  revive(id: string): void {
+    this.#sql.run(`UPDATE agents SET status = 'starting', token_gen = token_gen + 1, summary = NULL WHERE id = ?`, id);
+  }
+
+  /** Ends an agent. `revoke` bumps its token generation, which kills every token minted before. */
+  end(id: string, status: 'exited' | 'failed' | 'stopped', now: number, summary: string | null, revoke: boolean): void {
+    this.#sql.run(
+      `UPDATE agents SET status = ?, ended_at = ?, next_refresh_at = NULL, summary = COALESCE(?, summary),
+        token_gen = token_gen + ? WHERE id = ?`,
+      status, now, summary, revoke ? 1 : 0, id,
+    );
+  }
+
+  recordHeartbeat(id: string, status: 'working' | 'idle', detail: string | null, now: number): void {
+    this.#sql.run(
+      `UPDATE agents SET last_heartbeat_at = ?, heartbeat_detail = ?, status = CASE WHEN ${LIVE} THEN ? ELSE status END WHERE id = ?`,
+      now, detail, status, id,
+    );
+  }
+
+  setRemintWindow(id: string, windowStart: number | null, count: number): void {
+    this.#sql.run(`UPDATE agents SET remint_window_start = ?, remint_count = ? WHERE id = ?`, windowStart, count, id);
+  }
+
+  addEventsStored(id: string, n: number): void {
+    if (n > 0) this.#sql.run(`UPDATE agents SET events_stored = events_stored + ? WHERE id = ?`, n, id);
+  }
+}

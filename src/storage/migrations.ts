@@ -1,0 +1,5 @@
+import init from '../../migrations/0001_init.sql';
+import type { Migration } from './sql';
+
+/** The TownDO schema migrations, in order. Add a file to migrations/ and a line here. */
+export const TOWN_MIGRATIONS: readonly Migration[] = [{ version: 1, sql: init }];

@@ -1,0 +1,53 @@
+/** A value that can be bound to a SQL parameter. */
+export type SqlValue = string | number | null;
+
+/** One typed query helper over Durable Object SQLite storage. */
+export class Sql {
+  readonly #storage: SqlStorage;
+
+  constructor(storage: SqlStorage) {
+    this.#storage = storage;
+  }
+
+  /** All rows of a query. */
+  all<T>(query: string, ...args: SqlValue[]): T[] {
+    return this.#storage.exec(query, ...args).toArray() as T[];
+  }
+
+  /** The first row of a query, or null. */
+  one<T>(query: string, ...args: SqlValue[]): T | null {
+    const rows = this.#storage.exec(query, ...args).toArray();
+    return (rows[0] as T | undefined) ?? null;
+  }
+
+  /** Runs a statement; returns the number of rows written. */
+  run(query: string, ...args: SqlValue[]): number {
+    return this.#storage.exec(query, ...args).rowsWritten;
+  }
+}
+
+/** One numbered schema migration. */
+export interface Migration {
+  version: number;
+  sql: string;
+}
+
+/**
+ * Applies, in order, each migration newer than the recorded version. Call it under
+ * `blockConcurrencyWhile` so no request sees a half-migrated schema.
+ */
+export function applyMigrations(storage: DurableObjectStorage, migrations: readonly Migration[]): number {
+  const sql = storage.sql;
+  sql.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)');
+  const row = sql.exec<{ v: number | null }>('SELECT MAX(version) AS v FROM schema_migrations').one();
+  let current = row.v ?? 0;
+  for (const m of [...migrations].sort((a, b) => a.version - b.version)) {
+    if (m.version <= current) continue;
+    storage.transactionSync(() => {
+      sql.exec(m.sql);
+      sql.exec('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)', m.version, Date.now());
+    });
+    current = m.version;
+  }
+  return current;
+}
