@@ -91,6 +91,11 @@ export async function startStandIn(secret: string): Promise<StandIn> {
         for (const [id, a] of agents) if (a.townId === townId) agents.delete(id);
         return send(200, { ok: true });
       }
+      if (path === '/__test/age') {
+        const seconds = Number(url.searchParams.get('seconds') ?? 60);
+        for (const a of agents.values()) if (a.townId === townId) Object.assign(a, { iat: a.iat - seconds, exp: a.exp - seconds });
+        return send(200, { ok: true });
+      }
       if (path === '/__test/credential') return send(200, { credential: credentials.get(townId!) ?? null });
       if (path === '/__test/agents') {
         return send(200, [...agents].filter(([, a]) => a.townId === townId).map(([id, a]) => ({ agentId: id, role: a.role, iat: a.iat, exp: a.exp, token: a.token })));
