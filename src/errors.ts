@@ -67,3 +67,26 @@ export function toAppError(err: unknown): AppError | undefined {
 export function errorBody(err: AppError): { error: { code: ErrorCode; message: string } } {
   return { error: { code: err.code, message: err.detail } };
 }
+
+/**
+ * What a Durable Object method returns: an expected failure travels as data, so the
+ * runtime does not log it as an uncaught exception; unexpected ones still throw.
+ */
+export type Result<T> = { ok: true; value: T } | { ok: false; error: { code: ErrorCode; message: string } };
+
+/** Runs `fn`, turning an AppError into a failed Result. */
+export async function toResult<T>(fn: () => T | Promise<T>): Promise<Result<T>> {
+  try {
+    return { ok: true, value: await fn() };
+  } catch (err) {
+    const appError = toAppError(err);
+    if (!appError) throw err;
+    return { ok: false, error: { code: appError.code, message: appError.detail } };
+  }
+}
+
+/** The value of a Result, or its AppError thrown. */
+export function unwrap<T>(result: Result<T>): T {
+  if (result.ok) return result.value;
+  throw new AppError(result.error.code, result.error.message);
+}

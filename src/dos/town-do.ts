@@ -4,7 +4,7 @@ import { alarmRetryDelayMs } from '../domain/refresh-policy';
 import { keyRing } from '../domain/signing-keys';
 import type { AgentClaims } from '../domain/tokens';
 import type { Env } from '../env';
-import { AppError } from '../errors';
+import { AppError, toResult } from '../errors';
 import type { ToolName } from '../routes/schemas';
 import * as agentApi from '../services/agent-api';
 import { ControlClient, type ControlTransport } from '../services/control-client';
@@ -67,80 +67,106 @@ export class TownDO extends DurableObject<Env> {
   // ---- user-facing ----
 
   async createTown(input: { id: string; name: string } & UserCall) {
-    if (this.#ctx.towns.get()) throw new AppError('conflict', 'town already exists');
-    this.#ctx.towns.create({ id: input.id, name: input.name, userId: input.userId, apiUrl: input.apiUrl }, Date.now());
-    this.#ctx.emit('town.created', { townId: input.id, name: input.name });
-    return { id: input.id, name: input.name };
+    return toResult(async () => {
+      if (this.#ctx.towns.get()) throw new AppError('conflict', 'town already exists');
+      this.#ctx.towns.create({ id: input.id, name: input.name, userId: input.userId, apiUrl: input.apiUrl }, Date.now());
+      this.#ctx.emit('town.created', { townId: input.id, name: input.name });
+      return { id: input.id, name: input.name };
+    });
   }
 
   async getTown(call: UserCall) {
-    this.#owned(call);
-    return townView(this.#ctx);
+    return toResult(async () => {
+      this.#owned(call);
+      return townView(this.#ctx);
+    });
   }
 
   async createRig(call: UserCall, input: { name: string; gitUrl?: string }) {
-    this.#owned(call);
-    const rig = this.#ctx.towns.createRig({ id: `rig-${crypto.randomUUID()}`, name: input.name, gitUrl: input.gitUrl ?? null }, Date.now());
-    this.#ctx.emit('rig.created', { rigId: rig.id, name: rig.name });
-    return { id: rig.id, name: rig.name };
+    return toResult(async () => {
+      this.#owned(call);
+      const rig = this.#ctx.towns.createRig({ id: `rig-${crypto.randomUUID()}`, name: input.name, gitUrl: input.gitUrl ?? null }, Date.now());
+      this.#ctx.emit('rig.created', { rigId: rig.id, name: rig.name });
+      return { id: rig.id, name: rig.name };
+    });
   }
 
   async dispatchAgent(call: UserCall, input: { rigId: string; role: Exclude<Role, 'mayor'>; beadId?: string; command?: string[] }) {
-    this.#owned(call);
-    if (!this.#ctx.towns.rig(input.rigId)) throw new AppError('not_found', `rig ${input.rigId} not found`);
-    if (input.beadId && !this.#ctx.beads.get(input.beadId)) throw new AppError('not_found', `bead ${input.beadId} not found`);
-    const agent = await createAndDispatch(this.#ctx, { role: input.role, rigId: input.rigId, beadId: input.beadId ?? null, command: input.command ?? null });
-    return { id: agent.id, role: agent.role, status: agent.status };
+    return toResult(async () => {
+      this.#owned(call);
+      if (!this.#ctx.towns.rig(input.rigId)) throw new AppError('not_found', `rig ${input.rigId} not found`);
+      if (input.beadId && !this.#ctx.beads.get(input.beadId)) throw new AppError('not_found', `bead ${input.beadId} not found`);
+      const agent = await createAndDispatch(this.#ctx, { role: input.role, rigId: input.rigId, beadId: input.beadId ?? null, command: input.command ?? null });
+      return { id: agent.id, role: agent.role, status: agent.status };
+    });
   }
 
   async sendMayorMessage(call: UserCall, text: string) {
-    this.#owned(call);
-    return sendMayorMessage(this.#ctx, text);
+    return toResult(async () => {
+      this.#owned(call);
+      return sendMayorMessage(this.#ctx, text);
+    });
   }
 
   async stopAgent(call: UserCall, agentId: string) {
-    this.#owned(call);
-    const agent = await stopAgent(this.#ctx, agentId);
-    return { id: agent.id, role: agent.role, status: agent.status };
+    return toResult(async () => {
+      this.#owned(call);
+      const agent = await stopAgent(this.#ctx, agentId);
+      return { id: agent.id, role: agent.role, status: agent.status };
+    });
   }
 
   async refreshNow(call: UserCall) {
-    this.#owned(call);
-    try {
-      return await refreshPass(this.#ctx, { force: true });
-    } finally {
-      await this.#rearm();
-    }
+    return toResult(async () => {
+      this.#owned(call);
+      try {
+        return await refreshPass(this.#ctx, { force: true });
+      } finally {
+        await this.#rearm();
+      }
+    });
   }
 
   // ---- agent-facing (claims verified by the middleware; revocation checked here) ----
 
   async heartbeat(claims: AgentClaims, body: { status?: 'working' | 'idle'; detail?: string }) {
-    return agentApi.heartbeat(this.#ctx, claims, body);
+    return toResult(async () => {
+      return agentApi.heartbeat(this.#ctx, claims, body);
+    });
   }
 
   async storeEvents(claims: AgentClaims, events: AgentEventInput[]) {
-    return agentApi.storeEvents(this.#ctx, claims, events);
+    return toResult(async () => {
+      return agentApi.storeEvents(this.#ctx, claims, events);
+    });
   }
 
   async completed(claims: AgentClaims, body: { status: 'completed' | 'failed'; summary?: string }) {
-    return agentApi.completed(this.#ctx, claims, body);
+    return toResult(async () => {
+      return agentApi.completed(this.#ctx, claims, body);
+    });
   }
 
   async reviewComplete(claims: AgentClaims, body: { beadId: string; outcome: 'merged' | 'rejected' }) {
-    return agentApi.reviewComplete(this.#ctx, claims, body);
+    return toResult(async () => {
+      return agentApi.reviewComplete(this.#ctx, claims, body);
+    });
   }
 
   async callTool(claims: AgentClaims, tool: ToolName, args: Record<string, unknown>) {
-    const agent = agentApi.authorizeAgent(this.#ctx, claims);
-    const handler = TOOLS[tool] as (ctx: TownContext, a: typeof agent, args: unknown) => unknown;
-    return await handler(this.#ctx, agent, args);
+    return toResult(async () => {
+      const agent = agentApi.authorizeAgent(this.#ctx, claims);
+      const handler = TOOLS[tool] as (ctx: TownContext, a: typeof agent, args: unknown) => unknown;
+      return await handler(this.#ctx, agent, args);
+    });
   }
 
   // ---- container-facing ----
 
   async remintForContainer(credential: string, agentId: string) {
-    return remintForContainer(this.#ctx, credential, agentId);
+    return toResult(async () => {
+      return remintForContainer(this.#ctx, credential, agentId);
+    });
   }
 
   // ---- alarm and stream ----

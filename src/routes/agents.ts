@@ -1,6 +1,6 @@
 import { Hono } from 'hono';
 import type { AppEnv } from '../app-env';
-import { AppError } from '../errors';
+import { AppError, unwrap } from '../errors';
 import { agentAuth } from '../middleware/agent-auth';
 import { containerAuth } from '../middleware/container-auth';
 import { jsonBody } from '../middleware/json-body';
@@ -11,21 +11,21 @@ const agent = agentAuth();
 
 /** Agent-facing routes (bearer = agent token) and the container's re-mint route, under `/api/towns/:townId/agents/:agentId`. */
 export const agentRoutes = new Hono<AppEnv>()
-  .post('/heartbeat', agent, async (c) => c.json(await townStub(c).heartbeat(c.get('agent'), await jsonBody(c, HeartbeatBody))))
+  .post('/heartbeat', agent, async (c) => c.json(unwrap(await townStub(c).heartbeat(c.get('agent'), await jsonBody(c, HeartbeatBody)))))
   .post('/events', agent, async (c) => {
     const { events } = await jsonBody(c, EventsBody);
-    return c.json(await townStub(c).storeEvents(c.get('agent'), events));
+    return c.json(unwrap(await townStub(c).storeEvents(c.get('agent'), events)));
   })
-  .post('/completed', agent, async (c) => c.json(await townStub(c).completed(c.get('agent'), await jsonBody(c, CompletedBody))))
+  .post('/completed', agent, async (c) => c.json(unwrap(await townStub(c).completed(c.get('agent'), await jsonBody(c, CompletedBody)))))
   .post('/review-complete', agent, async (c) =>
-    c.json(await townStub(c).reviewComplete(c.get('agent'), await jsonBody(c, ReviewCompleteBody))),
+    c.json(unwrap(await townStub(c).reviewComplete(c.get('agent'), await jsonBody(c, ReviewCompleteBody)))),
   )
   .post('/tools/:tool', agent, async (c) => {
     const tool = c.req.param('tool');
     if (!isToolName(tool)) throw new AppError('not_found', `unknown tool ${tool}`);
     const args = await jsonBody(c, TOOL_ARGS[tool]);
-    return c.json(await townStub(c).callTool(c.get('agent'), tool, args));
+    return c.json(unwrap(await townStub(c).callTool(c.get('agent'), tool, args)));
   })
   .post('/token', containerAuth(), async (c) =>
-    c.json(await townStub(c).remintForContainer(c.get('containerCredential'), c.req.param('agentId') ?? '')),
+    c.json(unwrap(await townStub(c).remintForContainer(c.get('containerCredential'), c.req.param('agentId') ?? ''))),
   );

@@ -1,5 +1,6 @@
 import { Hono } from 'hono';
 import type { AppEnv } from '../app-env';
+import { unwrap } from '../errors';
 import { jsonBody } from '../middleware/json-body';
 import { userAuth } from '../middleware/user-auth';
 import { CreateRigBody, CreateTownBody, DispatchAgentBody, MayorMessageBody } from './schemas';
@@ -11,28 +12,28 @@ export const townRoutes = new Hono<AppEnv>()
   .post('/', async (c) => {
     const { name } = await jsonBody(c, CreateTownBody);
     const id = newTownId();
-    const town = await c.env.TOWN.getByName(id).createTown({ id, name, ...userCall(c) });
+    const town = unwrap(await c.env.TOWN.getByName(id).createTown({ id, name, ...userCall(c) }));
     return c.json(town, 201);
   })
-  .get('/:townId', async (c) => c.json(await townStub(c).getTown(userCall(c))))
+  .get('/:townId', async (c) => c.json(unwrap(await townStub(c).getTown(userCall(c)))))
   .post('/:townId/rigs', async (c) => {
     const body = await jsonBody(c, CreateRigBody);
-    return c.json(await townStub(c).createRig(userCall(c), body), 201);
+    return c.json(unwrap(await townStub(c).createRig(userCall(c), body)), 201);
   })
   .post('/:townId/rigs/:rigId/agents', async (c) => {
     const body = await jsonBody(c, DispatchAgentBody);
-    const agent = await townStub(c).dispatchAgent(userCall(c), { rigId: c.req.param('rigId'), ...body });
+    const agent = unwrap(await townStub(c).dispatchAgent(userCall(c), { rigId: c.req.param('rigId'), ...body }));
     return c.json(agent, 201);
   })
   .post('/:townId/mayor/messages', async (c) => {
     const { text } = await jsonBody(c, MayorMessageBody);
-    return c.json(await townStub(c).sendMayorMessage(userCall(c), text));
+    return c.json(unwrap(await townStub(c).sendMayorMessage(userCall(c), text)));
   })
-  .post('/:townId/agents/:agentId/stop', async (c) => c.json(await townStub(c).stopAgent(userCall(c), c.req.param('agentId'))))
-  .post('/:townId/refresh-tokens', async (c) => c.json(await townStub(c).refreshNow(userCall(c))))
+  .post('/:townId/agents/:agentId/stop', async (c) => c.json(unwrap(await townStub(c).stopAgent(userCall(c), c.req.param('agentId')))))
+  .post('/:townId/refresh-tokens', async (c) => c.json(unwrap(await townStub(c).refreshNow(userCall(c)))))
   .get('/:townId/events', async (c) => {
     const stub = townStub(c);
-    await stub.getTown(userCall(c));
+    unwrap(await stub.getTown(userCall(c)));
     const headers = new Headers();
     const lastId = c.req.header('last-event-id');
     if (lastId) headers.set('last-event-id', lastId);

@@ -32,10 +32,11 @@ export class EventStore {
   addAgentEvents(agentId: string, events: readonly AgentEventInput[], now: number): number {
     let added = 0;
     for (const event of events) {
-      added += this.#sql.run(
-        `INSERT OR IGNORE INTO agent_events (agent_id, event_id, type, data, at) VALUES (?, ?, ?, ?, ?)`,
+      const inserted = this.#sql.all(
+        `INSERT OR IGNORE INTO agent_events (agent_id, event_id, type, data, at) VALUES (?, ?, ?, ?, ?) RETURNING seq`,
         agentId, event.id, event.type, JSON.stringify(event), now,
       );
+      added += inserted.length;
     }
     if (added > 0) {
       this.#sql.run(

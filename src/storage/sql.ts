@@ -20,7 +20,7 @@ export class Sql {
     return (rows[0] as T | undefined) ?? null;
   }
 
-  /** Runs a statement; returns the number of rows written. */
+  /** Runs a statement; returns the rows written as SQLite counts them (index writes included). */
   run(query: string, ...args: SqlValue[]): number {
     return this.#storage.exec(query, ...args).rowsWritten;
   }

@@ -129,7 +129,7 @@ export async function startStandIn(secret: string): Promise<StandIn> {
     if (m) {
       const agentId = decodeURIComponent(m[1]!);
       const held = agents.get(agentId);
-      const townId = held?.townId ?? null;
+      const townId = held?.townId ?? ((decode(body.token ?? '')?.townId as string | undefined) ?? null);
       if (m[2] === 'refresh-token') {
         if (shouldFail(townId)) return send(503, { error: { code: 'unavailable', message: 'injected' } }, { townId, agentIds: [agentId], tokens: [] });
         const r = hold(agentId, body.token);

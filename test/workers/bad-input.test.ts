@@ -1,0 +1,59 @@
+import { describe, expect, it } from 'vitest';
+import { api, dispatch, newTown, standIn } from './helpers';
+
+describe('bad input gets a JSON error and changes nothing', () => {
+  it.each([
+    ['malformed JSON', { raw: '{"name": ' }, 400, 'bad_request'],
+    ['wrong type', { body: { name: 42 } }, 400, 'bad_request'],
+    ['unknown field', { body: { name: 'x', admin: true } }, 400, 'bad_request'],
+    ['array body', { body: ['x'] }, 400, 'bad_request'],
+    ['2 MB body', { raw: JSON.stringify({ name: 'x'.repeat(2 * 1024 * 1024) }) }, 413, 'too_large'],
+  ])('POST /api/towns/:id/rigs with %s → %i', async (_n, init, status, code) => {
+    const t = await newTown();
+    const before = (await api(`/api/towns/${t.townId}`, { token: t.token })).json;
+    const res = await api(`/api/towns/${t.townId}/rigs`, { token: t.token, ...init });
+    expect(res.status).toBe(status);
+    expect(res.json.error.code).toBe(code);
+    expect(res.headers.get('content-type')).toContain('application/json');
+    expect((await api(`/api/towns/${t.townId}`, { token: t.token })).json).toEqual(before);
+  });
+
+  it('agent routes: malformed events, wrong types and 2 MB bodies store nothing', async () => {
+    const t = await newTown();
+    const id = await dispatch(t);
+    const token = await standIn.heldToken(t.townId, id);
+    const base = `/api/towns/${t.townId}/agents/${id}`;
+    expect((await api(`${base}/events`, { token, raw: '{"events": [' })).status).toBe(400);
+    expect((await api(`${base}/events`, { token, body: { events: [{ id: 1, type: 'x' }] } })).status).toBe(400);
+    expect((await api(`${base}/events`, { token, raw: JSON.stringify({ events: [{ id: 'e', type: 'x', text: 'y'.repeat(2 * 1024 * 1024) }] }) })).status).toBe(413);
+    expect((await api(`${base}/heartbeat`, { token, body: { status: 'dancing' } })).status).toBe(400);
+    expect((await api(`${base}/completed`, { token, body: { status: 'done' } })).status).toBe(400);
+    expect((await api(`${base}/tools/gt_bead_create`, { token, body: { title: '' } })).status).toBe(400);
+    expect((await api(`${base}/tools/gt_status`, { token, body: { unexpected: 1 } })).status).toBe(400);
+    const unknown = await api(`${base}/tools/gt_teleport`, { token, body: {} });
+    expect(unknown.status).toBe(404);
+    expect(unknown.json.error.code).toBe('not_found');
+    const view = (await api(`/api/towns/${t.townId}`, { token: t.token })).json;
+    expect(view.agents[0].eventsStored).toBe(0);
+    expect(view.agents[0].status).toBe('working');
+    expect(view.beads).toEqual([]);
+  });
+
+  it('events are stored idempotently by id', async () => {
+    const t = await newTown();
+    const id = await dispatch(t);
+    const token = await standIn.heldToken(t.townId, id);
+    const events = [{ id: 'e1', type: 'output', text: 'a' }, { id: 'e2', type: 'output', text: 'b' }];
+    const first = await api(`/api/towns/${t.townId}/agents/${id}/events`, { token, body: { events } });
+    expect(first.json).toEqual({ accepted: 2, duplicates: 0 });
+    const again = await api(`/api/towns/${t.townId}/agents/${id}/events`, { token, body: { events: [...events, { id: 'e3', type: 'output' }] } });
+    expect(again.json).toEqual({ accepted: 1, duplicates: 2 });
+    expect((await api(`/api/towns/${t.townId}`, { token: t.token })).json.agents[0].eventsStored).toBe(3);
+  });
+
+  it('unknown routes are JSON 404s', async () => {
+    const res = await api('/nope');
+    expect(res.status).toBe(404);
+    expect(res.json.error.code).toBe('not_found');
+  });
+});

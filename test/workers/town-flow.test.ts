@@ -1,0 +1,91 @@
+import { describe, expect, it } from 'vitest';
+import { api, newTown, standIn } from './helpers';
+
+async function tool(t: { townId: string }, agentId: string, name: string, args: object = {}) {
+  const token = await standIn.heldToken(t.townId, agentId);
+  return api(`/api/towns/${t.townId}/agents/${agentId}/tools/${name}`, { token, body: args });
+}
+
+describe('beads through mayor, polecat and refinery', () => {
+  it('bead create → sling → polecat gt_done → refinery mail → review-complete closes it', async () => {
+    const t = await newTown();
+    const mayorId = (await api(`/api/towns/${t.townId}/mayor/messages`, { token: t.token, body: { text: 'build it' } })).json.agentId;
+    const bead = (await tool(t, mayorId, 'gt_bead_create', { title: 'Build it', rigId: t.rigId })).json.bead;
+    expect(bead.status).toBe('open');
+
+    const sling = await tool(t, mayorId, 'gt_sling', { beadId: bead.id });
+    expect(sling.status).toBe(200);
+    const polecatId = sling.json.agentId as string;
+    expect(sling.json.bead).toMatchObject({ status: 'assigned', assignee: polecatId });
+    expect((await tool(t, mayorId, 'gt_sling', { beadId: bead.id })).status).toBe(409);
+
+    const prime = await tool(t, polecatId, 'gt_prime');
+    expect(prime.json).toMatchObject({ agent: { id: polecatId, role: 'polecat', beadId: bead.id }, bead: { id: bead.id } });
+    expect((await tool(t, polecatId, 'gt_sling', { beadId: bead.id })).status).toBe(403);
+
+    const done = await tool(t, polecatId, 'gt_done', { summary: 'did it' });
+    expect(done.json.bead.status).toBe('done');
+    const view = (await api(`/api/towns/${t.townId}`, { token: t.token })).json;
+    const refinery = view.agents.find((a: { role: string }) => a.role === 'refinery');
+    expect(refinery.status).toBe('working');
+
+    const mail = (await tool(t, refinery.id, 'gt_mail_check')).json.mail;
+    expect(mail).toHaveLength(1);
+    expect(mail[0]).toMatchObject({ from: polecatId, subject: 'review', beadId: bead.id });
+    expect((await tool(t, refinery.id, 'gt_mail_check')).json.mail).toEqual([]);
+
+    const token = await standIn.heldToken(t.townId, refinery.id);
+    const review = await api(`/api/towns/${t.townId}/agents/${refinery.id}/review-complete`, { token, body: { beadId: bead.id, outcome: 'merged' } });
+    expect(review.json.bead.status).toBe('closed');
+    const again = await api(`/api/towns/${t.townId}/agents/${refinery.id}/review-complete`, { token, body: { beadId: bead.id, outcome: 'merged' } });
+    expect(again.json.duplicate).toBe(true);
+
+    const polecatToken = await standIn.heldToken(t.townId, polecatId);
+    const completed = await api(`/api/towns/${t.townId}/agents/${polecatId}/completed`, { token: polecatToken, body: { status: 'completed', summary: 'ok' } });
+    expect(completed.json).toMatchObject({ status: 'exited', duplicate: false });
+    const repeat = await api(`/api/towns/${t.townId}/agents/${polecatId}/completed`, { token: polecatToken, body: { status: 'completed' } });
+    expect(repeat.json.duplicate).toBe(true);
+  });
+
+  it('mail between agents by role name', async () => {
+    const t = await newTown();
+    const mayorId = (await api(`/api/towns/${t.townId}/mayor/messages`, { token: t.token, body: { text: 'hi' } })).json.agentId;
+    const sent = await tool(t, mayorId, 'gt_mail_send', { to: 'mayor', body: 'note to self' });
+    expect(sent.json.to).toBe(mayorId);
+    expect((await tool(t, mayorId, 'gt_mail_check')).json.mail[0].body).toBe('note to self');
+    expect((await tool(t, mayorId, 'gt_mail_send', { to: 'refinery', body: 'x' })).status).toBe(404);
+  });
+});
+
+describe('town events over SSE', () => {
+  it('streams the town events and honours Last-Event-ID', async () => {
+    const t = await newTown();
+    await api(`/api/towns/${t.townId}/mayor/messages`, { token: t.token, body: { text: 'hi' } });
+    const read = async (lastId?: string) => {
+      const { exports } = await import('cloudflare:workers');
+      const controller = new AbortController();
+      const res = await exports.default.fetch(
+        new Request(`http://gastown.test/api/towns/${t.townId}/events`, {
+          headers: { authorization: `Bearer ${t.token}`, ...(lastId ? { 'last-event-id': lastId } : {}) },
+          signal: controller.signal,
+        }),
+      );
+      expect(res.headers.get('content-type')).toBe('text/event-stream');
+      const reader = res.body!.getReader();
+      const { value } = await reader.read();
+      controller.abort();
+      await reader.cancel().catch(() => {});
+      return new TextDecoder().decode(value);
+    };
+    const all = await read();
+    const ids = [...all.matchAll(/^id: (\d+)$/gm)].map((m) => Number(m[1]));
+    expect(all).toContain('event: town.created');
+    expect(all).toContain('event: agent.started');
+    expect(all).toContain('event: mayor.message');
+    expect(ids.length).toBeGreaterThanOrEqual(4);
+    const after = await read(String(ids[1]));
+    const afterIds = [...after.matchAll(/^id: (\d+)$/gm)].map((m) => Number(m[1]));
+    expect(afterIds).toEqual(ids.slice(2));
+    expect(all).not.toMatch(/eyJ[A-Za-z0-9_-]+\.eyJ/);
+  });
+});
