@@ -1,0 +1,61 @@
+import { describe, expect, it } from 'vitest';
+import { readConfig } from '../../../src/domain/config';
+import { importSigningKey, keyRing } from '../../../src/domain/signing-keys';
+import { mintAgentToken, verifyAgentToken } from '../../../src/domain/tokens';
+
+const SECRET = 'unit-secret-0123456789abcdef0123456789abcdef';
+const OLD = 'unit-old-secret-0123456789abcdef0123456789abcd';
+const NOW = 1_800_000_000_000;
+const subject = { agentId: 'polecat-1', rigId: 'rig-1', townId: 'town-1', userId: 'u', gen: 3 };
+
+describe('agent tokens with an injected clock', () => {
+  it('mints the contract claims and verifies them', async () => {
+    const keys = await keyRing(SECRET);
+    const { token, expiresAt } = await mintAgentToken(keys, subject, NOW, 600);
+    expect(expiresAt).toBe(NOW + 600_000);
+    const claims = await verifyAgentToken(keys, token, NOW + 1_000);
+    expect(claims).toMatchObject({ sub: 'polecat-1', agentId: 'polecat-1', rigId: 'rig-1', townId: 'town-1', userId: 'u', gen: 3, iss: 'gastown', aud: 'gastown-agent' });
+    expect(typeof claims.jti).toBe('string');
+  });
+
+  it.each([
+    [NOW + 600_000 + 29_000, null],
+    [NOW + 600_000 + 31_000, 'token_expired'],
+    [NOW - 29_000, null],
+    [NOW - 31_000, 'token_invalid'],
+  ])('at %i: %s (30 s clock tolerance)', async (at, code) => {
+    const keys = await keyRing(SECRET);
+    const { token } = await mintAgentToken(keys, subject, NOW, 600);
+    const outcome = await verifyAgentToken(keys, token, at).then(() => null, (e) => e.code);
+    expect(outcome).toBe(code);
+  });
+
+  it('verifies tokens of the previous secret after rotation, and only then', async () => {
+    const old = await mintAgentToken(await keyRing(OLD), subject, NOW, 600);
+    expect((await verifyAgentToken(await keyRing(SECRET, OLD), old.token, NOW)).agentId).toBe('polecat-1');
+    await expect(verifyAgentToken(await keyRing(SECRET), old.token, NOW)).rejects.toMatchObject({ code: 'token_invalid' });
+  });
+
+  it('caches the imported key per secret', async () => {
+    const a = await keyRing(SECRET);
+    const b = await keyRing(SECRET);
+    expect(a.current.key).toBe(b.current.key);
+    expect((await importSigningKey(SECRET)).kid).toBe(a.current.kid);
+  });
+});
+
+describe('configuration', () => {
+  const base = { GASTOWN_JWT_SECRET: SECRET, CONTAINER_CONTROL_SECRET: 'c' };
+  it('applies the contract defaults', () => {
+    expect(readConfig({ ...base })).toMatchObject({ agentTokenTtlSeconds: 28800, tokenRefreshIntervalSeconds: 3600, heartbeatIntervalSeconds: 30, stallAfterSeconds: 120 });
+  });
+  it.each([
+    [{ CONTAINER_CONTROL_SECRET: 'c' }, /GASTOWN_JWT_SECRET is not set/],
+    [{ ...base, GASTOWN_JWT_SECRET: 'short' }, /at least 32 bytes/],
+    [{ ...base, GASTOWN_JWT_SECRET_PREVIOUS: 'short' }, /PREVIOUS must be at least 32 bytes/],
+    [{ GASTOWN_JWT_SECRET: SECRET }, /CONTAINER_CONTROL_SECRET is not set/],
+    [{ ...base, AGENT_TOKEN_TTL_SECONDS: 'soon' }, /positive integer/],
+  ])('refuses %o', (env, message) => {
+    expect(() => readConfig(env)).toThrow(message);
+  });
+});
