@@ -1,0 +1,146 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { formatVars } from './dev-secrets.ts';
+
+/** The repository root. */
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const WRANGLER = join(ROOT, 'node_modules/.bin/wrangler');
+const CONTROL_MAIN = join(ROOT, 'container/src/main.ts');
+
+/** How to run a local town. `vars` are the Worker's vars and secrets. */
+export interface LocalTownOptions {
+  port: number;
+  containerPort: number;
+  vars: Record<string, string>;
+  /** Where wrangler keeps local Durable Object state and the control server its files. */
+  stateDir: string;
+  /** Extra environment of the control server (agent pacing, fault injection). */
+  controlEnv?: Record<string, string>;
+  /** Every output line of both processes, tagged. */
+  onLine?: (source: 'worker' | 'control', line: string) => void;
+}
+
+/** A running local town: the Worker under wrangler dev and the control server as a Node process. */
+export interface LocalTown {
+  workerUrl: string;
+  containerUrl: string;
+  vars: Record<string, string>;
+  /** Kills the control server (SIGKILL: a crash) and starts a new one on the same port. */
+  restartControl(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Starts both processes, wired by CONTAINER_URL, and waits until both are healthy. */
+export async function startLocalTown(options: LocalTownOptions): Promise<LocalTown> {
+  const workerUrl = `http://127.0.0.1:${options.port}`;
+  const containerUrl = `http://127.0.0.1:${options.containerPort}`;
+  const vars = { ...options.vars, CONTAINER_URL: containerUrl };
+  mkdirSync(options.stateDir, { recursive: true });
+  const envFile = join(options.stateDir, 'worker.env');
+  writeFileSync(envFile, formatVars(vars), { mode: 0o600 });
+
+  const startControl = () =>
+    track(
+      spawn(process.execPath, [CONTROL_MAIN], {
+        cwd: ROOT,
+        env: {
+          ...process.env,
+          ...options.controlEnv,
+          PORT: String(options.containerPort),
+          CONTAINER_CONTROL_SECRET: vars.CONTAINER_CONTROL_SECRET ?? '',
+          HEARTBEAT_INTERVAL_SECONDS: vars.HEARTBEAT_INTERVAL_SECONDS ?? '30',
+          GASTOWN_STATE_DIR: join(options.stateDir, 'control'),
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      }),
+      'control',
+      options.onLine,
+    );
+  let control = startControl();
+  const worker = track(
+    spawn(
+      WRANGLER,
+      ['dev', '--ip', '127.0.0.1', '--port', String(options.port), '--env-file', envFile, '--persist-to', join(options.stateDir, 'wrangler'), '--show-interactive-dev-session=false', '--log-level', 'log'],
+      { cwd: ROOT, env: { ...process.env, WRANGLER_SEND_METRICS: 'false', NO_COLOR: '1', FORCE_COLOR: '0' }, stdio: ['ignore', 'pipe', 'pipe'], detached: true },
+    ),
+    'worker',
+    options.onLine,
+  );
+
+  const stop = async () => {
+    await Promise.all([terminate(control, false), terminate(worker, true)]);
+  };
+  try {
+    await Promise.all([waitHealthy(`${workerUrl}/health`, worker, 90_000), waitHealthy(`${containerUrl}/health`, control, 30_000)]);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return {
+    workerUrl,
+    containerUrl,
+    vars,
+    async restartControl() {
+      control.kill('SIGKILL');
+      await exited(control);
+      control = startControl();
+      await waitHealthy(`${containerUrl}/health`, control, 30_000);
+    },
+    stop,
+  };
+}
+
+function track(child: ChildProcess, source: 'worker' | 'control', onLine: LocalTownOptions['onLine']): ChildProcess {
+  for (const stream of [child.stdout, child.stderr]) {
+    let buffer = '';
+    stream?.setEncoding('utf8');
+    stream?.on('data', (chunk: string) => {
+      buffer += chunk;
+      let i: number;
+      while ((i = buffer.indexOf('\n')) >= 0) {
+        const line = buffer.slice(0, i).replace(/\x1b\[[0-9;]*m/g, '');
+        buffer = buffer.slice(i + 1);
+        onLine?.(source, line);
+      }
+    });
+  }
+  return child;
+}
+
+async function waitHealthy(url: string, child: ChildProcess, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`${url}: process exited with ${child.exitCode}`);
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(2_000) });
+      if (res.ok) return;
+    } catch {
+      // not up yet
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`${url} did not become healthy in ${timeoutMs} ms`);
+}
+
+function exited(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((r) => child.once('exit', () => r()));
+}
+
+async function terminate(child: ChildProcess, group: boolean): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const kill = (signal: NodeJS.Signals) => {
+    try {
+      if (group && child.pid) process.kill(-child.pid, signal);
+      else child.kill(signal);
+    } catch {
+      // already gone
+    }
+  };
+  kill('SIGTERM');
+  const timer = setTimeout(() => kill('SIGKILL'), 5_000);
+  await exited(child);
+  clearTimeout(timer);
+}

@@ -1,0 +1,75 @@
+/**
+ * `npm start`: a local town. Runs the Worker (wrangler dev: local Durable Objects and
+ * alarms) and the container control server as a local process, wired by CONTAINER_URL.
+ * Development secrets are generated into .dev.vars on first run; any contract variable
+ * set in the environment overrides it (e.g. AGENT_TOKEN_TTL_SECONDS=30).
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ensureDevVars, withEnvOverrides } from './lib/dev-secrets.ts';
+import { GastownApi } from './lib/gastown-api.ts';
+import { ROOT, startLocalTown } from './lib/local-town.ts';
+
+const port = Number(process.env.PORT ?? 8787);
+const containerPort = Number(process.env.CONTAINER_PORT ?? 8080);
+const stateDir = join(ROOT, '.wrangler/gastown');
+mkdirSync(stateDir, { recursive: true });
+
+const { vars: fileVars, created } = ensureDevVars(join(ROOT, '.dev.vars'));
+const vars = withEnvOverrides(fileVars, process.env);
+if (created) console.log('Generated development secrets into .dev.vars (git-ignored).');
+
+const say = (line: string) => console.log(`[gastown] ${line}`);
+say(`starting the Worker on :${port} and the control server on :${containerPort} ...`);
+
+const town = await startLocalTown({
+  port,
+  containerPort,
+  vars,
+  stateDir,
+  onLine(source, line) {
+    const pass = /"msg":"refresh pass".*"refreshed":(\d+),"failed":(\d+),"restarted":(\d+),"subrequests":(\d+)/.exec(line);
+    if (pass) say(`token refresh pass: ${pass[1]} refreshed, ${pass[2]} failed (retry scheduled), ${pass[3]} restarted, ${pass[4]} request(s) to the container`);
+    else if (process.env.GASTOWN_VERBOSE || /error|failed|\bwarn/i.test(line)) console.log(`[${source}] ${line}`);
+  },
+});
+
+const api = new GastownApi(town.workerUrl, vars.GASTOWN_CLIENT_ID!, vars.GASTOWN_CLIENT_SECRET!);
+const townFile = join(stateDir, 'town.json');
+let local: { townId: string; rigId: string } | null = existsSync(townFile) ? JSON.parse(readFileSync(townFile, 'utf8')) : null;
+if (local && (await api.call('GET', `/api/towns/${local.townId}`)).status !== 200) local = null;
+if (!local) {
+  const created = await api.createTown('local');
+  const rig = await api.createRig(created.id, 'default');
+  local = { townId: created.id, rigId: rig.id };
+  writeFileSync(townFile, JSON.stringify(local));
+}
+
+const tokenCmd = `curl -s ${town.workerUrl}/api/auth/token -d grant_type=client_credentials -d client_id=${vars.GASTOWN_CLIENT_ID} -d client_secret=$(grep GASTOWN_CLIENT_SECRET .dev.vars | cut -d'"' -f2)`;
+console.log(`
+Gastown is running.
+  Worker:          ${town.workerUrl}
+  Control server:  ${town.containerUrl}
+  Town:            ${local.townId} (rig ${local.rigId})
+  Token lifetime:  ${vars.AGENT_TOKEN_TTL_SECONDS ?? 28800} s, refreshed every ${vars.TOKEN_REFRESH_INTERVAL_SECONDS ?? 3600} s (at most half the lifetime)
+
+Talk to the mayor:
+  TOKEN=$(${tokenCmd} | node -pe 'JSON.parse(require("fs").readFileSync(0)).access_token')
+  curl -s ${town.workerUrl}/api/towns/${local.townId}/mayor/messages -H "authorization: Bearer $TOKEN" -H 'content-type: application/json' -d '{"text":"add a health check"}'
+  curl -s ${town.workerUrl}/api/towns/${local.townId} -H "authorization: Bearer $TOKEN"
+  curl -N ${town.workerUrl}/api/towns/${local.townId}/events -H "authorization: Bearer $TOKEN"
+
+Ctrl-C stops both.
+`);
+
+let stopping = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, async () => {
+    if (stopping) return;
+    stopping = true;
+    say('stopping ...');
+    await town.stop();
+    say('stopped.');
+    process.exit(0);
+  });
+}
