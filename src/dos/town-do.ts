@@ -116,6 +116,14 @@ export class TownDO extends DurableObject<Env> {
     });
   }
 
+  async agentEvents(call: UserCall, agentId: string, limit: number) {
+    return toResult(async () => {
+      this.#owned(call);
+      if (!this.#ctx.agents.get(agentId)) throw new AppError('not_found', `agent ${agentId} not found`);
+      return { agentId, events: this.#ctx.events.agentEvents(agentId, limit).map((e) => ({ ...(JSON.parse(e.data) as object), storedAt: new Date(e.at).toISOString() })) };
+    });
+  }
+
   async refreshNow(call: UserCall) {
     return toResult(async () => {
       this.#owned(call);

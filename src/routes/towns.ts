@@ -30,6 +30,10 @@ export const townRoutes = new Hono<AppEnv>()
     return c.json(unwrap(await townStub(c).sendMayorMessage(userCall(c), text)));
   })
   .post('/:townId/agents/:agentId/stop', async (c) => c.json(unwrap(await townStub(c).stopAgent(userCall(c), c.req.param('agentId')))))
+  .get('/:townId/agents/:agentId/events', async (c) => {
+    const limit = Math.min(1_000, Math.max(1, Number(c.req.query('limit') ?? 100) || 100));
+    return c.json(unwrap(await townStub(c).agentEvents(userCall(c), c.req.param('agentId'), limit)));
+  })
   .post('/:townId/refresh-tokens', async (c) => c.json(unwrap(await townStub(c).refreshNow(userCall(c)))))
   .get('/:townId/events', async (c) => {
     const stub = townStub(c);

@@ -49,6 +49,8 @@ describe('bad input gets a JSON error and changes nothing', () => {
     const again = await api(`/api/towns/${t.townId}/agents/${id}/events`, { token, body: { events: [...events, { id: 'e3', type: 'output' }] } });
     expect(again.json).toEqual({ accepted: 1, duplicates: 2 });
     expect((await api(`/api/towns/${t.townId}`, { token: t.token })).json.agents[0].eventsStored).toBe(3);
+    const stored = await api(`/api/towns/${t.townId}/agents/${id}/events`, { token: t.token });
+    expect(stored.json.events.map((e: { id: string }) => e.id)).toEqual(['e3', 'e2', 'e1']);
   });
 
   it('unknown routes are JSON 404s', async () => {
