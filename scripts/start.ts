@@ -19,6 +19,8 @@ const { vars: fileVars, created } = ensureDevVars(join(ROOT, '.dev.vars'));
 const vars = withEnvOverrides(fileVars, process.env);
 if (created) console.log('Generated development secrets into .dev.vars (git-ignored).');
 
+/** wrangler's failed lookups of Cloudflare's edge when offline: harmless locally. */
+const OFFLINE_NOISE = /Request\.cf|workers\.cloudflare\.com|GetAddrInfoReqWrap|metrics/;
 const say = (line: string) => console.log(`[gastown] ${line}`);
 say(`starting the Worker on :${port} and the control server on :${containerPort} ...`);
 
@@ -30,7 +32,7 @@ const town = await startLocalTown({
   onLine(source, line) {
     const pass = /"msg":"refresh pass".*"refreshed":(\d+),"failed":(\d+),"restarted":(\d+),"subrequests":(\d+)/.exec(line);
     if (pass) say(`token refresh pass: ${pass[1]} refreshed, ${pass[2]} failed (retry scheduled), ${pass[3]} restarted, ${pass[4]} request(s) to the container`);
-    else if (process.env.GASTOWN_VERBOSE || /error|failed|\bwarn/i.test(line)) console.log(`[${source}] ${line}`);
+    else if (process.env.GASTOWN_VERBOSE || (/error|failed|\bwarn/i.test(line) && !OFFLINE_NOISE.test(line))) console.log(`[${source}] ${line}`);
   },
 });
 
