@@ -18,6 +18,8 @@ export interface LocalTownOptions {
   stateDir: string;
   /** Extra environment of the control server (agent pacing, fault injection). */
   controlEnv?: Record<string, string>;
+  /** Where the Worker reaches the control server (default: the control server itself; the soak puts a fault proxy here). */
+  workerContainerUrl?: string;
   /** Every output line of both processes, tagged. */
   onLine?: (source: 'worker' | 'control', line: string) => void;
 }
@@ -27,8 +29,10 @@ export interface LocalTown {
   workerUrl: string;
   containerUrl: string;
   vars: Record<string, string>;
-  /** Kills the control server (SIGKILL: a crash) and starts a new one on the same port. */
-  restartControl(): Promise<void>;
+  /** Stops the control server (`signal`, default SIGTERM) and starts a new one on the same port, with extra env. */
+  restartControl(signal?: NodeJS.Signals, env?: Record<string, string>): Promise<void>;
+  /** Stops wrangler dev and starts it again on the same persisted state: every Durable Object is evicted. */
+  restartWorker(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -36,18 +40,19 @@ export interface LocalTown {
 export async function startLocalTown(options: LocalTownOptions): Promise<LocalTown> {
   const workerUrl = `http://127.0.0.1:${options.port}`;
   const containerUrl = `http://127.0.0.1:${options.containerPort}`;
-  const vars = { ...options.vars, CONTAINER_URL: containerUrl };
+  const vars = { ...options.vars, CONTAINER_URL: options.workerContainerUrl ?? containerUrl };
   mkdirSync(options.stateDir, { recursive: true });
   const envFile = join(options.stateDir, 'worker.env');
   writeFileSync(envFile, formatVars(vars), { mode: 0o600 });
 
+  let controlEnv = { ...options.controlEnv };
   const startControl = () =>
     track(
       spawn(process.execPath, [CONTROL_MAIN], {
         cwd: ROOT,
         env: {
           ...process.env,
-          ...options.controlEnv,
+          ...controlEnv,
           PORT: String(options.containerPort),
           CONTAINER_CONTROL_SECRET: vars.CONTAINER_CONTROL_SECRET ?? '',
           HEARTBEAT_INTERVAL_SECONDS: vars.HEARTBEAT_INTERVAL_SECONDS ?? '30',
@@ -59,7 +64,7 @@ export async function startLocalTown(options: LocalTownOptions): Promise<LocalTo
       options.onLine,
     );
   let control = startControl();
-  const worker = track(
+  const startWorker = () => track(
     spawn(
       WRANGLER,
       ['dev', '--ip', '127.0.0.1', '--port', String(options.port), '--env-file', envFile, '--persist-to', join(options.stateDir, 'wrangler'), '--show-interactive-dev-session=false', '--log-level', 'log'],
@@ -68,6 +73,7 @@ export async function startLocalTown(options: LocalTownOptions): Promise<LocalTo
     'worker',
     options.onLine,
   );
+  let worker = startWorker();
 
   const stop = async () => {
     await Promise.all([terminate(control, false), terminate(worker, true)]);
@@ -82,11 +88,17 @@ export async function startLocalTown(options: LocalTownOptions): Promise<LocalTo
     workerUrl,
     containerUrl,
     vars,
-    async restartControl() {
-      control.kill('SIGKILL');
+    async restartControl(signal: NodeJS.Signals = 'SIGTERM', env: Record<string, string> = {}) {
+      control.kill(signal);
       await exited(control);
+      controlEnv = { ...controlEnv, ...env };
       control = startControl();
       await waitHealthy(`${containerUrl}/health`, control, 30_000);
+    },
+    async restartWorker() {
+      await terminate(worker, true);
+      worker = startWorker();
+      await waitHealthy(`${workerUrl}/health`, worker, 90_000);
     },
     stop,
   };
