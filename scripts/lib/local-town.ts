@@ -40,7 +40,7 @@ export interface LocalTown {
 export async function startLocalTown(options: LocalTownOptions): Promise<LocalTown> {
   const workerUrl = `http://127.0.0.1:${options.port}`;
   const containerUrl = `http://127.0.0.1:${options.containerPort}`;
-  const vars = { ...options.vars, CONTAINER_URL: options.workerContainerUrl ?? containerUrl };
+  const vars: Record<string, string> = { ...options.vars, CONTAINER_URL: options.workerContainerUrl ?? containerUrl };
   mkdirSync(options.stateDir, { recursive: true });
   const envFile = join(options.stateDir, 'worker.env');
   writeFileSync(envFile, formatVars(vars), { mode: 0o600 });

@@ -26,7 +26,7 @@ describe('agent tokens with an injected clock', () => {
   ])('at %i: %s (30 s clock tolerance)', async (at, code) => {
     const keys = await keyRing(SECRET);
     const { token } = await mintAgentToken(keys, subject, NOW, 600);
-    const outcome = await verifyAgentToken(keys, token, at).then(() => null, (e) => e.code);
+    const outcome = await verifyAgentToken(keys, token, at).then(() => null, (e: { code: string }) => e.code);
     expect(outcome).toBe(code);
   });
 
