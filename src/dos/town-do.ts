@@ -139,7 +139,9 @@ export class TownDO extends DurableObject<Env> {
 
   async heartbeat(claims: AgentClaims, body: { status?: 'working' | 'idle'; detail?: string }) {
     return toResult(async () => {
-      return agentApi.heartbeat(this.#ctx, claims, body);
+      const result = agentApi.heartbeat(this.#ctx, claims, body);
+      await this.#rearmIfMissing();
+      return result;
     });
   }
 
@@ -220,6 +222,14 @@ export class TownDO extends DurableObject<Env> {
     const at = Math.max(earliest, notBefore);
     const current = await this.ctx.storage.getAlarm();
     if (current !== at) await this.ctx.storage.setAlarm(at);
+  }
+
+  /**
+   * Self-healing: a live town must have an alarm. Checked on heartbeats (cheap: the alarm
+   * time is cached by the runtime), so a lost alarm is re-armed within a heartbeat period.
+   */
+  async #rearmIfMissing(): Promise<void> {
+    if ((await this.ctx.storage.getAlarm()) === null && this.#ctx.agents.earliestRefresh() !== null) await this.#rearm();
   }
 
   #owned(call: UserCall): void {

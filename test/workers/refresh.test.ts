@@ -195,3 +195,16 @@ describe('a failed push', () => {
     expect(alarm! - Date.now()).toBeLessThan(5_000);
   });
 });
+
+describe('a lost alarm', () => {
+  it('is re-armed by the next heartbeat of a live agent', async () => {
+    const t = await newTown();
+    const id = await dispatch(t);
+    await runInDurableObject(stubOf(t.townId), (_i, state) => state.storage.deleteAlarm());
+    const token = await standIn.heldToken(t.townId, id);
+    expect((await api(`/api/towns/${t.townId}/agents/${id}/heartbeat`, { token, body: {} })).status).toBe(200);
+    const [agent] = await townAgents(t);
+    const alarm = await runInDurableObject(stubOf(t.townId), (_i, state) => state.storage.getAlarm());
+    expect(alarm).toBe(Date.parse(agent!.nextRefreshAt!));
+  });
+});
