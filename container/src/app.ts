@@ -1,0 +1,53 @@
+import { Hono } from 'hono';
+import type { ControlConfig } from './config.ts';
+import { agentRoutes } from './handlers/agent-routes.ts';
+import { CONTROL_STATUS, ControlError, bearer, secretsEqual } from './handlers/http-errors.ts';
+import { localRoutes } from './handlers/local-routes.ts';
+import { ProcessManager } from './managers/process-manager.ts';
+import { TokenFiles } from './managers/token-file.ts';
+import { TokenStore } from './managers/token-store.ts';
+import { AgentService } from './services/agents.ts';
+import { Stats } from './services/stats.ts';
+
+/** The control server: its Hono app and the service behind it. */
+export interface ControlServer {
+  app: Hono;
+  agents: AgentService;
+  tokens: TokenStore;
+  processes: ProcessManager;
+  stats: Stats;
+}
+
+/** Builds the control server. Every route but /health (and the nonce-authenticated /local) needs the control secret. */
+export function createControlServer(config: ControlConfig): ControlServer {
+  const tokens = new TokenStore();
+  const processes = new ProcessManager(config.stateDir);
+  const stats = new Stats();
+  const agents = new AgentService({ config, tokens, files: new TokenFiles(config.stateDir), processes, stats });
+  const app = new Hono();
+  app.get('/health', (c) => c.json({ ok: true }));
+  app.route('/local', localRoutes(agents));
+  app.use('*', async function controlAuth(c, next) {
+    if (!secretsEqual(bearer(c), config.controlSecret)) throw new ControlError('unauthorized', 'control secret required');
+    await next();
+  });
+  app.route('/agents', agentRoutes(agents));
+  app.get('/stats', (c) =>
+    c.json({
+      agentsRunning: agents.list().filter((a) => a.status === 'running').length,
+      agentsHeld: agents.size,
+      tokensHeld: tokens.size,
+      processes: processes.size,
+      heartbeatTargets: agents.heartbeats.size,
+      remintsInFlight: agents.reminter.inFlight,
+      ...stats,
+    }),
+  );
+  app.notFound((c) => c.json({ error: { code: 'not_found', message: 'no such route' } }, 404));
+  app.onError((err, c) => {
+    if (err instanceof ControlError) return c.json({ error: { code: err.code, message: err.message } }, CONTROL_STATUS[err.code]);
+    console.error(JSON.stringify({ msg: 'unhandled error', error: String(err?.message ?? err).slice(0, 300) }));
+    return c.json({ error: { code: 'internal', message: 'internal error' } }, 500);
+  });
+  return { app, agents, tokens, processes, stats };
+}

@@ -1,0 +1,104 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** Longest output line turned into an event; longer ones are cut. */
+export const MAX_LINE_CHARS = 16_000;
+const KILL_GRACE_MS = 2_000;
+
+/** What a started process reports. */
+export interface ProcessHooks {
+  onStdoutLine(line: string): void;
+  onStderrLine(line: string): void;
+  onExit(code: number | null, signal: NodeJS.Signals | null): void;
+}
+
+/** A running agent process. */
+export interface AgentProcess {
+  pid: number;
+  send(line: string): boolean;
+  /** Ends the whole process tree: SIGTERM to the group, SIGKILL after a grace period. */
+  kill(): Promise<void>;
+}
+
+/**
+ * Runs agents as real child processes, each in its own working directory and process
+ * group (so stop ends the whole tree), argv spawned without a shell.
+ */
+export class ProcessManager {
+  readonly #workRoot: string;
+  readonly #children = new Map<string, ChildProcess>();
+
+  constructor(stateDir: string) {
+    this.#workRoot = join(stateDir, 'work');
+    mkdirSync(this.#workRoot, { recursive: true });
+  }
+
+  get size(): number {
+    return this.#children.size;
+  }
+
+  start(agentId: string, command: readonly string[], env: NodeJS.ProcessEnv, hooks: ProcessHooks): AgentProcess {
+    const cwd = join(this.#workRoot, encodeURIComponent(agentId));
+    mkdirSync(cwd, { recursive: true });
+    const child = spawn(command[0]!, command.slice(1), { cwd, env, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+    this.#children.set(agentId, child);
+    splitLines(child.stdout!, hooks.onStdoutLine);
+    splitLines(child.stderr!, hooks.onStderrLine);
+    child.stdin!.on('error', () => {});
+    let exited = false;
+    const done = new Promise<void>((resolve) => {
+      const finish = (code: number | null, signal: NodeJS.Signals | null) => {
+        if (exited) return;
+        exited = true;
+        this.#children.delete(agentId);
+        hooks.onExit(code, signal);
+        resolve();
+      };
+      child.once('exit', finish);
+      child.once('error', () => finish(127, null));
+    });
+    return {
+      pid: child.pid ?? -1,
+      send: (line) => (exited || !child.stdin!.writable ? false : child.stdin!.write(`${line}\n`)),
+      kill: async () => {
+        if (exited) return;
+        signalGroup(child, 'SIGTERM');
+        const timer = setTimeout(() => signalGroup(child, 'SIGKILL'), KILL_GRACE_MS);
+        await done;
+        clearTimeout(timer);
+        signalGroup(child, 'SIGKILL');
+      },
+    };
+  }
+}
+
+function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  try {
+    if (child.pid) process.kill(-child.pid, signal);
+  } catch {
+    // the group is gone already
+  }
+}
+
+function splitLines(stream: NodeJS.ReadableStream, onLine: (line: string) => void): void {
+  let buffer = '';
+  stream.setEncoding('utf8');
+  stream.on('data', (chunk: string) => {
+    buffer += chunk;
+    let i: number;
+    while ((i = buffer.indexOf('\n')) >= 0) {
+      const line = buffer.slice(0, i);
+      buffer = buffer.slice(i + 1);
+      if (line.trim()) onLine(line.slice(0, MAX_LINE_CHARS));
+    }
+    if (buffer.length > MAX_LINE_CHARS) {
+      onLine(buffer.slice(0, MAX_LINE_CHARS));
+      buffer = '';
+    }
+  });
+  stream.on('end', () => {
+    if (buffer.trim()) onLine(buffer.slice(0, MAX_LINE_CHARS));
+    buffer = '';
+  });
+}

@@ -1,0 +1,59 @@
+import { decodeClaims, type TokenClaims } from '../domain/jwt-claims.ts';
+
+/** The outcome of offering a token to the store. */
+export type OfferResult =
+  | { status: 200; claims: TokenClaims; changed: boolean }
+  | { status: 400; reason: string }
+  | { status: 404 }
+  | { status: 409 };
+
+interface Entry {
+  townId: string;
+  token: string | null;
+  claims: TokenClaims | null;
+}
+
+/**
+ * One token per agent. A token is taken only if its claims name that agent and town and
+ * it is newer than the one held (higher `iat`, or equal `iat` and later `exp`); the same
+ * token again is accepted unchanged; anything older is refused and nothing changes.
+ */
+export class TokenStore {
+  readonly #entries = new Map<string, Entry>();
+
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /** Registers an agent (its token is offered separately). */
+  register(agentId: string, townId: string): void {
+    if (!this.#entries.has(agentId)) this.#entries.set(agentId, { townId, token: null, claims: null });
+  }
+
+  offer(agentId: string, token: unknown): OfferResult {
+    const entry = this.#entries.get(agentId);
+    if (!entry) return { status: 404 };
+    const claims = decodeClaims(token);
+    if (!claims) return { status: 400, reason: 'token is not a well-formed agent token' };
+    if (claims.agentId !== agentId || claims.townId !== entry.townId) return { status: 400, reason: 'token claims name another agent or town' };
+    if (entry.token === token) return { status: 200, claims, changed: false };
+    const held = entry.claims;
+    if (held && !(claims.iat > held.iat || (claims.iat === held.iat && claims.exp > held.exp))) return { status: 409 };
+    entry.token = token as string;
+    entry.claims = claims;
+    return { status: 200, claims, changed: true };
+  }
+
+  /** The agent's current token, read at the moment of a request. */
+  token(agentId: string): string | null {
+    return this.#entries.get(agentId)?.token ?? null;
+  }
+
+  claims(agentId: string): TokenClaims | null {
+    return this.#entries.get(agentId)?.claims ?? null;
+  }
+
+  forget(agentId: string): void {
+    this.#entries.delete(agentId);
+  }
+}

@@ -1,0 +1,71 @@
+import type { TokenStore } from '../managers/token-store.ts';
+import type { Stats } from './stats.ts';
+
+/** Where an agent's calls go. */
+export interface AgentAddress {
+  agentId: string;
+  townId: string;
+  apiUrl: string;
+}
+
+/** A Worker response as the control server sees it. `status` 0: no answer. */
+export interface WorkerReply {
+  status: number;
+  code?: string;
+  body: unknown;
+}
+
+const TIMEOUT_MS = 15_000;
+
+/** Codes of a 401 that a fresh token can heal. */
+const HEALABLE = new Set(['token_expired', 'token_invalid']);
+
+/**
+ * Calls the Worker on an agent's behalf with THAT agent's token, read at the moment the
+ * request is sent. A 401 that a new token can heal is healed once: re-mint through the
+ * container credential (single-flight per agent), then one retry.
+ */
+export class WorkerClient {
+  readonly #tokens: TokenStore;
+  readonly #stats: Stats;
+  readonly #remint: (agent: AgentAddress) => Promise<boolean>;
+
+  constructor(tokens: TokenStore, stats: Stats, remint: (agent: AgentAddress) => Promise<boolean>) {
+    this.#tokens = tokens;
+    this.#stats = stats;
+    this.#remint = remint;
+  }
+
+  async post(agent: AgentAddress, path: string, body: unknown, kind: keyof Stats['requests']): Promise<WorkerReply> {
+    const first = await this.#send(agent, path, body, kind);
+    if (first.status !== 401 || !HEALABLE.has(first.code ?? '')) return first;
+    if (!(await this.#remint(agent))) return first;
+    return this.#send(agent, path, body, kind);
+  }
+
+  async #send(agent: AgentAddress, path: string, body: unknown, kind: keyof Stats['requests']): Promise<WorkerReply> {
+    const token = this.#tokens.token(agent.agentId);
+    if (!token) return { status: 0, code: 'no_token', body: null };
+    this.#stats.requests[kind]++;
+    try {
+      const res = await fetch(`${agent.apiUrl}/api/towns/${encodeURIComponent(agent.townId)}/agents/${encodeURIComponent(agent.agentId)}${path}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+        signal: AbortSignal.timeout(TIMEOUT_MS),
+      });
+      const text = await res.text();
+      let parsed: unknown = null;
+      try {
+        parsed = text ? JSON.parse(text) : null;
+      } catch {
+        parsed = null;
+      }
+      const code = (parsed as { error?: { code?: string } } | null)?.error?.code;
+      this.#stats.countResponse(res.status, code);
+      return { status: res.status, code, body: parsed };
+    } catch {
+      return { status: 0, code: 'unreachable', body: null };
+    }
+  }
+}
