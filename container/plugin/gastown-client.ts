@@ -48,6 +48,8 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): GastownCli
 export class GastownClient {
   readonly #o: GastownClientOptions;
   #remint: Promise<void> | null = null;
+  /** The token the last re-mint replaced: a late 401 for it needs a re-read, not another re-mint. */
+  #replaced: string | null = null;
   /** Re-mints this client asked for (for tests and diagnostics). */
   remints = 0;
 
@@ -67,7 +69,7 @@ export class GastownClient {
     if (res.status === 401) {
       let next = await this.#readToken();
       if (next === token) {
-        await this.#remintOnce();
+        await this.#remintOnce(token);
         next = await this.#readToken();
       }
       res = await this.#post(path, body, next);
@@ -94,8 +96,11 @@ export class GastownClient {
     });
   }
 
-  #remintOnce(): Promise<void> {
-    this.#remint ??= (async () => {
+  #remintOnce(stale: string): Promise<void> {
+    if (this.#remint) return this.#remint;
+    if (this.#replaced === stale) return Promise.resolve();
+    this.#replaced = stale;
+    this.#remint = (async () => {
       try {
         this.remints++;
         const res = await fetch(`${this.#o.controlUrl}/local/agents/${encodeURIComponent(this.#o.agentId)}/remint`, {

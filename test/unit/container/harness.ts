@@ -1,0 +1,56 @@
+import { serve } from '@hono/node-server';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createControlServer, type ControlServer } from '../../../container/src/app.ts';
+import type { ControlConfig } from '../../../container/src/config.ts';
+
+export const CONTROL_SECRET = 'control-secret-for-tests';
+
+/** A real control server on a loopback port, in this process. */
+export async function startControl(overrides: Partial<ControlConfig> = {}) {
+  const stateDir = mkdtempSync(join(tmpdir(), 'gastown-control-'));
+  const config: ControlConfig = { port: 0, controlSecret: CONTROL_SECRET, heartbeatIntervalMs: 200, stateDir, clockSkewMs: 0, ...overrides };
+  const control: ControlServer = createControlServer(config);
+  const http = await new Promise<ReturnType<typeof serve>>((resolve) => {
+    const s = serve({ fetch: control.app.fetch, port: 0, hostname: '127.0.0.1' }, (info) => {
+      config.port = info.port;
+      resolve(s);
+    });
+  });
+  const url = `http://127.0.0.1:${config.port}`;
+  const call = async (method: string, path: string, body?: unknown, secret: string | null = CONTROL_SECRET) => {
+    const res = await fetch(`${url}${path}`, {
+      method,
+      headers: { ...(secret ? { authorization: `Bearer ${secret}` } : {}), 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    return { status: res.status, json: text ? JSON.parse(text) : null };
+  };
+  return {
+    control,
+    config,
+    url,
+    stateDir,
+    call,
+    async close() {
+      await control.agents.stopAll();
+      await new Promise<void>((r) => http.close(() => r()));
+      rmSync(stateDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Polls until `check` is truthy (for conditions outside this process's control). */
+export async function until(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+/** A command that stays alive until its stdin closes. */
+export const IDLE_COMMAND = [process.execPath, '-e', 'process.stdin.resume(); process.stdin.on("end", () => process.exit(0))'];
