@@ -32,17 +32,21 @@ export function createControlServer(config: ControlConfig): ControlServer {
     await next();
   });
   app.route('/agents', agentRoutes(agents));
-  app.get('/stats', (c) =>
-    c.json({
+  app.get('/stats', (c) => {
+    // ?gc=1 collects garbage first when the process runs with --expose-gc (benchmarks)
+    if (c.req.query('gc') === '1') (globalThis as { gc?: () => void }).gc?.();
+    const memory = process.memoryUsage();
+    return c.json({
       agentsRunning: agents.list().filter((a) => a.status === 'running').length,
       agentsHeld: agents.size,
       tokensHeld: tokens.size,
       processes: processes.size,
       heartbeatTargets: agents.heartbeats.size,
       remintsInFlight: agents.reminter.inFlight,
+      memory: { heapUsedBytes: memory.heapUsed, rssBytes: memory.rss },
       ...stats,
-    }),
-  );
+    });
+  });
   app.notFound((c) => c.json({ error: { code: 'not_found', message: 'no such route' } }, 404));
   app.onError((err, c) => {
     if (err instanceof ControlError) return c.json({ error: { code: err.code, message: err.message } }, CONTROL_STATUS[err.code]);

@@ -45,6 +45,7 @@ export async function startStandIn(secret: string): Promise<StandIn> {
   const log: Logged[] = [];
   const failPushes = new Map<string, number>();
   const downTowns = new Set<string>();
+  let batchRoute = true;
   let seq = 0;
 
   const hold = (agentId: string, token: string, townId?: string): { status: number; expiresAt?: string } => {
@@ -91,6 +92,11 @@ export async function startStandIn(secret: string): Promise<StandIn> {
         for (const [id, a] of agents) if (a.townId === townId) agents.delete(id);
         return send(200, { ok: true });
       }
+      if (path === '/__test/batch-route') {
+        batchRoute = url.searchParams.get('on') !== '0';
+        return send(200, { ok: true });
+      }
+      if (path === '/__test/counts') return send(200, { requests: seq });
       if (path === '/__test/age') {
         const seconds = Number(url.searchParams.get('seconds') ?? 60);
         for (const a of agents.values()) if (a.townId === townId) Object.assign(a, { iat: a.iat - seconds, exp: a.exp - seconds });
@@ -117,6 +123,9 @@ export async function startStandIn(secret: string): Promise<StandIn> {
       return send(201, { agentId: body.agentId, pid: 1, status: 'running' }, {
         townId, agentIds: [body.agentId], tokens: [tokenInfo(body.agentId, body.token)], hasCredential: Boolean(body.containerCredential),
       });
+    }
+    if (path === '/agents/refresh-tokens' && !batchRoute) {
+      return send(404, { error: { code: 'not_found', message: 'no batch route' } }, { townId: null, agentIds: [], tokens: [] });
     }
     if (path === '/agents/refresh-tokens') {
       const entries = body.tokens as Array<{ agentId: string; token: string }>;

@@ -1,0 +1,45 @@
+/**
+ * `npm run bench`: figures and ratios measured in one run (never pass/fail): refresh at
+ * scale, authentication overhead, control-server cost. Results go in BENCHMARKS.md.
+ */
+import { cpus, totalmem } from 'node:os';
+import { benchAuthRoute, benchVerifyMicro } from './bench/auth.ts';
+import { benchControlServer } from './bench/control.ts';
+import { REFRESH_BATCH_SIZE, benchMintCpu, benchRefreshScale } from './bench/refresh-scale.ts';
+
+const quick = process.argv.includes('--quick');
+const f = (n: number, d = 1) => n.toFixed(d);
+const verdict = (ok: boolean) => (ok ? 'target met' : 'target MISSED');
+
+console.log(`Gastown benchmarks — ${new Date().toISOString()}`);
+console.log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${f(totalmem() / 2 ** 30, 0)} GiB, Node ${process.version}\n`);
+
+console.log('1. Refresh pass in one TownDO (wrangler dev, real workerd; stand-in control server)');
+const rows = await benchRefreshScale(quick ? [10, 100] : [10, 100, 1_000]);
+console.log('   agents | mode      | subrequests | wall ms | refreshed');
+for (const r of rows) console.log(`   ${String(r.agents).padStart(6)} | ${r.mode.padEnd(9)} | ${String(r.subrequests).padStart(11)} | ${f(r.wallMs, 0).padStart(7)} | ${r.refreshed}`);
+const largest = Math.max(...rows.map((r) => r.agents));
+const batched = rows.find((r) => r.agents === largest && r.mode === 'batched')!;
+const perAgent = rows.find((r) => r.agents === largest && r.mode === 'per-agent')!;
+const subRatio = perAgent.subrequests / batched.subrequests;
+console.log(`   at ${largest} agents: ${f(subRatio, 0)}× fewer subrequests batched (${verdict(subRatio >= 20)}: ≥ 20×), ${f(perAgent.wallMs / batched.wallMs)}× faster wall time`);
+console.log(`   batches hold ${REFRESH_BATCH_SIZE} tokens; per-agent pushes need one subrequest per agent (plus the refused batch here):`);
+console.log('   a 1,000-agent per-agent pass exceeds the 50-subrequest Free limit and reaches the 1,000 Paid default per invocation.');
+const mint = await benchMintCpu(quick ? 5_000 : 20_000);
+console.log(`   CPU per token (Node, same jose + WebCrypto): mint ${f(mint.mintUs)} µs vs bare HMAC-SHA256 ${f(mint.hmacUs)} µs (${f(mint.mintUs / mint.hmacUs)}× the floor, ${mint.tokenBytes}-byte tokens)\n`);
+
+console.log('2. Authentication overhead');
+const micro = await benchVerifyMicro(quick ? 1_000 : 2_000);
+const keyRatio = micro.cachedOps / micro.rawOps;
+console.log(`   verify only (Node): cached key ${f(micro.cachedOps, 0)}/s vs raw secret re-imported ${f(micro.rawOps, 0)}/s → ${f(keyRatio, 2)}× (${verdict(keyRatio >= 1.3)}: ≥ 1.3×)`);
+const route = await benchAuthRoute(quick ? 2 : 3, 3, 16);
+const routeRatio = route.verified / route.bare;
+console.log(`   heartbeat route (workerd, 16 in flight): verified ${f(route.verified, 0)}/s · bare ${f(route.bare, 0)}/s · raw secret ${f(route['raw-secret'], 0)}/s`);
+console.log(`   verified / bare = ${f(routeRatio, 2)} (${verdict(routeRatio >= 0.9)}: ≥ 0.9); verified / raw secret = ${f(route.verified / route['raw-secret'], 2)}\n`);
+
+console.log('3. Control server (real process)');
+const control = await benchControlServer(quick ? 200 : 1_000, quick ? 600 : 3_000, quick ? 1_000 : 10_000);
+const heapRatio = control.heapAfterChurnMb / control.heapStartMb;
+console.log(`   /agents/:id/refresh-token with ${control.agents} agents held: p50 ${f(control.p50Ms, 2)} ms, p99 ${f(control.p99Ms, 2)} ms over ${control.pushes} pushes`);
+console.log(`   memory per held agent (control server only): ${f(control.heapPerAgentKb)} KB heap, ${f(control.rssPerAgentKb)} KB RSS`);
+console.log(`   heap after ${control.churnCycles} start/stop cycles: ${f(control.heapStartMb, 2)} MB → ${f(control.heapAfterChurnMb, 2)} MB (${f((heapRatio - 1) * 100)}%, ${verdict(heapRatio <= 1.1)}: within 10%)`);
