@@ -5,6 +5,8 @@ import { createApp } from '../src/app';
 import type { AgentClaims } from '../src/domain/tokens';
 import { unwrap } from '../src/errors';
 import { agentAuth } from '../src/middleware/agent-auth';
+import { envKeys } from '../src/middleware/keys';
+import { AGENT_AUDIENCE, verifyAgentToken, verifySignedToken } from '../src/domain/tokens';
 import { bearerToken } from '../src/middleware/bearer';
 
 export { TownDO } from '../src/dos/town-do';
@@ -26,6 +28,21 @@ const app = new Hono<AppEnv>()
     });
     return heartbeat(c, payload as unknown as AgentClaims);
   });
+  // n verifications in one request, timed by the client: workerd's clock does not advance
+  // during pure computation, so CPU per verification = (T(n) - T(0)) / n.
+app.post('/bench/verify-loop/:mode', async (c) => {
+  const n = Number(c.req.query('n') ?? 0);
+  const token = bearerToken(c);
+  const raw = new TextEncoder().encode(c.env.GASTOWN_JWT_SECRET);
+  const keys = await envKeys(c.env);
+  const mode = c.req.param('mode');
+  for (let i = 0; i < n; i++) {
+    if (mode === 'production') await verifyAgentToken(keys, token, Date.now());
+    else if (mode === 'cached-key') await verifySignedToken(keys.current.key, token, AGENT_AUDIENCE, Date.now());
+    else await verifySignedToken(raw, token, AGENT_AUDIENCE, Date.now());
+  }
+  return c.json({ n });
+});
 app.route('/', createApp());
 
 export default app;

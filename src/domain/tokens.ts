@@ -12,6 +12,24 @@ export const USER_AUDIENCE = 'gastown-user';
 export const CLOCK_TOLERANCE_SECONDS = 30;
 /** A token longer than this is refused before any parsing. */
 export const MAX_TOKEN_LENGTH = 4096;
+/** Verified tokens remembered per isolate (an agent presents the same token until its next refresh). */
+export const VERIFIED_CACHE_MAX = 4096;
+/** How long a verification is remembered, at most (never past the token's own expiry). */
+export const VERIFIED_CACHE_TTL_MS = 5 * 60_000;
+
+interface VerifiedEntry {
+  payload: JWTPayload;
+  kid: string;
+  until: number;
+}
+
+/**
+ * Successful verifications by exact token string (and audience). A hit skips the HMAC but
+ * not the checks that depend on time or configuration: the entry ends at the token's
+ * expiry, and its key must still be in the ring. Revocation is checked by the TownDO on
+ * every request, so remembering a signature check cannot resurrect a revoked token.
+ */
+const verifiedCache = new Map<string, VerifiedEntry>();
 
 /** Claims of an agent token (see the contract). `gen` is the agent's token generation: stop bumps it. */
 export interface AgentClaims {
@@ -113,6 +131,12 @@ export async function verifyUserToken(keys: KeyRing, token: string, nowMs: numbe
 
 async function verify(keys: KeyRing, token: string, audience: string, nowMs: number): Promise<JWTPayload> {
   if (token.length > MAX_TOKEN_LENGTH) throw invalid('token too large');
+  const cacheKey = `${audience} ${token}`;
+  const hit = verifiedCache.get(cacheKey);
+  if (hit) {
+    if (hit.until > nowMs && keys.byKid.has(hit.kid)) return hit.payload;
+    verifiedCache.delete(cacheKey);
+  }
   let kid: string | undefined;
   try {
     kid = decodeProtectedHeader(token).kid;
@@ -121,15 +145,23 @@ async function verify(keys: KeyRing, token: string, audience: string, nowMs: num
   }
   const key = kid === undefined ? undefined : keys.byKid.get(kid);
   if (!key) throw invalid('token signed with an unknown key');
-  const currentDate = new Date(nowMs);
+  const payload = await verifySignedToken(key.key, token, audience, nowMs);
+  const until = Math.min(nowMs + VERIFIED_CACHE_TTL_MS, (payload.exp! + CLOCK_TOLERANCE_SECONDS) * 1000);
+  if (verifiedCache.size >= VERIFIED_CACHE_MAX) verifiedCache.delete(verifiedCache.keys().next().value!);
+  verifiedCache.set(cacheKey, { payload, kid: key.kid, until });
+  return payload;
+}
+
+/** Signature and claims with jose, errors mapped to 401 codes. Exported for the benchmark (no verification cache). */
+export async function verifySignedToken(key: CryptoKey | Uint8Array, token: string, audience: string, nowMs: number): Promise<JWTPayload> {
   try {
-    const { payload } = await jwtVerify(token, key.key, {
+    const { payload } = await jwtVerify(token, key, {
       algorithms: ['HS256'],
       issuer: ISSUER,
       audience,
       requiredClaims: ['exp', 'iat', 'sub', 'jti'],
       clockTolerance: CLOCK_TOLERANCE_SECONDS,
-      currentDate,
+      currentDate: new Date(nowMs),
     });
     if (payload.iat! * 1000 > nowMs + CLOCK_TOLERANCE_SECONDS * 1000) throw invalid('token not yet valid');
     return payload;

@@ -59,3 +59,27 @@ describe('configuration', () => {
     expect(() => readConfig(env)).toThrow(message);
   });
 });
+
+describe('verified-token cache', () => {
+  it('never outlives the token: a cached token still expires on time', async () => {
+    const keys = await keyRing(SECRET);
+    const { token } = await mintAgentToken(keys, subject, NOW, 60);
+    await verifyAgentToken(keys, token, NOW);
+    await expect(verifyAgentToken(keys, token, NOW + 59_000)).resolves.toMatchObject({ agentId: 'polecat-1' });
+    await expect(verifyAgentToken(keys, token, NOW + 91_000)).rejects.toMatchObject({ code: 'token_expired' });
+  });
+
+  it('forgets tokens whose key left the ring (rotation completed)', async () => {
+    const old = await mintAgentToken(await keyRing(OLD), subject, NOW, 600);
+    await verifyAgentToken(await keyRing(SECRET, OLD), old.token, NOW);
+    await expect(verifyAgentToken(await keyRing(SECRET), old.token, NOW + 1_000)).rejects.toMatchObject({ code: 'token_invalid' });
+  });
+
+  it('does not accept an agent token as a user token because it was verified before', async () => {
+    const keys = await keyRing(SECRET);
+    const { token } = await mintAgentToken(keys, subject, NOW, 600);
+    await verifyAgentToken(keys, token, NOW);
+    const { verifyUserToken } = await import('../../../src/domain/tokens');
+    await expect(verifyUserToken(keys, token, NOW)).rejects.toMatchObject({ code: 'token_invalid' });
+  });
+});
