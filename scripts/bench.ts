@@ -45,4 +45,5 @@ const control = await benchControlServer(quick ? 200 : 1_000, quick ? 600 : 3_00
 const heapRatio = control.heapAfterChurnMb / control.heapStartMb;
 console.log(`   /agents/:id/refresh-token with ${control.agents} agents held: p50 ${f(control.p50Ms, 2)} ms, p99 ${f(control.p99Ms, 2)} ms over ${control.pushes} pushes`);
 console.log(`   memory per held agent (control server only): ${f(control.heapPerAgentKb)} KB heap, ${f(control.rssPerAgentKb)} KB RSS`);
+console.log(`   heap every 2,000 cycles: ${control.heapSamplesMb.map((m) => f(m, 2)).join(' → ')} MB`);
 console.log(`   heap after ${control.churnCycles} start/stop cycles: ${f(control.heapStartMb, 2)} MB → ${f(control.heapAfterChurnMb, 2)} MB (${f((heapRatio - 1) * 100)}%, ${verdict(heapRatio <= 1.1)}: within 10%)`);

@@ -25,6 +25,8 @@ export interface ControlBench {
   churnCycles: number;
   heapStartMb: number;
   heapAfterChurnMb: number;
+  /** Heap (MB) sampled every 2,000 cycles: a leak climbs, warm-up noise does not. */
+  heapSamplesMb: number[];
 }
 
 /** The real control server process: refresh latency with many agents held, memory per agent, heap after churn. */
@@ -61,14 +63,16 @@ export async function benchControlServer(agentCount = 1_000, pushes = 3_000, chu
 
     // churn first, on an empty server: heap before and after
     const churnToken = await sign('churn', base);
-    for (let i = 0; i < 200; i++) {
+    for (let i = 0; i < 1_000; i++) {
       await call('/agents/start', { agentId: 'churn', townId: TOWN, rigId: null, role: 'polecat', token: churnToken, apiUrl, command: idle });
       await call('/agents/churn/stop', {});
     }
     const heapStart = (await memory()).heapUsedBytes;
-    for (let i = 0; i < churnCycles; i++) {
+    const heapSamples: number[] = [];
+    for (let i = 1; i <= churnCycles; i++) {
       await call('/agents/start', { agentId: 'churn', townId: TOWN, rigId: null, role: 'polecat', token: churnToken, apiUrl, command: idle });
       await call('/agents/churn/stop', {});
+      if (i % 2_000 === 0) heapSamples.push((await memory()).heapUsedBytes / 1024 / 1024);
     }
     const heapAfterChurn = (await memory()).heapUsedBytes;
 
@@ -102,6 +106,7 @@ export async function benchControlServer(agentCount = 1_000, pushes = 3_000, chu
       churnCycles,
       heapStartMb: heapStart / 1024 / 1024,
       heapAfterChurnMb: heapAfterChurn / 1024 / 1024,
+      heapSamplesMb: heapSamples,
     };
   } finally {
     child.kill('SIGTERM');
