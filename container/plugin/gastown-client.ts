@@ -39,17 +39,23 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): GastownCli
   };
 }
 
+/** After a failed re-mint, the same stale token is not re-minted again for this long. */
+const REMINT_RETRY_MS = 1_000;
+const TIMEOUT_MS = 30_000;
+
 /**
  * The client an agent uses for tool calls. It reads the token file before every request
  * (the file is replaced atomically on each refresh; env goes stale). On a 401 it re-reads
- * the file; if the token did not change it asks its control server to re-mint (one
- * re-mint shared by all concurrent callers), then retries once.
+ * the file: if the token changed it retries once with it; if not, it asks its control
+ * server to re-mint (one re-mint shared by every concurrent caller), re-reads the file and
+ * retries once. A call that still fails throws a GastownCallError (status and code only).
  */
 export class GastownClient {
   readonly #o: GastownClientOptions;
   #remint: Promise<void> | null = null;
-  /** The token the last re-mint replaced: a late 401 for it needs a re-read, not another re-mint. */
+  /** The token the last successful re-mint replaced: a late 401 for it needs a re-read, not another re-mint. */
   #replaced: string | null = null;
+  #failed: { token: string; at: number } | null = null;
   /** Re-mints this client asked for (for tests and diagnostics). */
   remints = 0;
 
@@ -57,16 +63,21 @@ export class GastownClient {
     this.#o = options;
   }
 
+  get agentId(): string {
+    return this.#o.agentId;
+  }
+
   /** Calls a tool: `POST /api/towns/:townId/agents/:agentId/tools/:name`. */
   callTool<T = unknown>(name: string, args: Record<string, unknown> = {}): Promise<T> {
     return this.request<T>(`/tools/${encodeURIComponent(name)}`, args);
   }
 
-  /** POSTs to one of this agent's routes with its current token. */
+  /** POSTs to one of this agent's routes (`path` after `/agents/:agentId`) with its current token. */
   async request<T = unknown>(path: string, body: unknown): Promise<T> {
     const token = await this.#readToken();
     let res = await this.#post(path, body, token);
     if (res.status === 401) {
+      await res.body?.cancel();
       let next = await this.#readToken();
       if (next === token) {
         await this.#remintOnce(token);
@@ -75,46 +86,72 @@ export class GastownClient {
       res = await this.#post(path, body, next);
     }
     const text = await res.text();
-    const json = text ? (JSON.parse(text) as unknown) : null;
+    let json: unknown = null;
+    try {
+      json = text ? JSON.parse(text) : null;
+    } catch {
+      if (res.ok) throw new GastownCallError(res.status, 'bad_response', `${path} → ${res.status}, not JSON`);
+    }
     if (!res.ok) {
-      const error = (json as { error?: { code?: string; message?: string } } | null)?.error;
-      throw new GastownCallError(res.status, error?.code ?? 'error', `${path} → ${res.status} ${error?.code ?? ''}`.trim());
+      const error = (json as { error?: { code?: string } } | null)?.error;
+      const code = typeof error?.code === 'string' ? error.code : 'error';
+      throw new GastownCallError(res.status, code, `${path} → ${res.status} ${code}`);
     }
     return json as T;
   }
 
   async #readToken(): Promise<string> {
-    return (await readFile(this.#o.tokenFile, 'utf8')).trim();
+    try {
+      return (await readFile(this.#o.tokenFile, 'utf8')).trim();
+    } catch {
+      throw new GastownCallError(0, 'no_token_file', 'the token file is gone (is the agent stopped?)');
+    }
   }
 
-  #post(path: string, body: unknown, token: string): Promise<Response> {
-    return fetch(`${this.#o.apiUrl}/api/towns/${encodeURIComponent(this.#o.townId)}/agents/${encodeURIComponent(this.#o.agentId)}${path}`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-      signal: AbortSignal.timeout(30_000),
-    });
+  async #post(path: string, body: unknown, token: string): Promise<Response> {
+    try {
+      return await fetch(`${this.#o.apiUrl}/api/towns/${encodeURIComponent(this.#o.townId)}/agents/${encodeURIComponent(this.#o.agentId)}${path}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body ?? {}),
+        signal: AbortSignal.timeout(TIMEOUT_MS),
+      });
+    } catch (err) {
+      throw new GastownCallError(0, 'unreachable', `${path} → ${(err as Error)?.name ?? 'network error'}`);
+    }
   }
 
+  /** One re-mint for all concurrent callers holding the same stale token. */
   #remintOnce(stale: string): Promise<void> {
     if (this.#remint) return this.#remint;
     if (this.#replaced === stale) return Promise.resolve();
-    this.#replaced = stale;
+    if (this.#failed?.token === stale && Date.now() - this.#failed.at < REMINT_RETRY_MS) return Promise.resolve();
     this.#remint = (async () => {
       try {
         this.remints++;
         const res = await fetch(`${this.#o.controlUrl}/local/agents/${encodeURIComponent(this.#o.agentId)}/remint`, {
           method: 'POST',
           headers: { authorization: `Bearer ${this.#o.nonce}` },
-          signal: AbortSignal.timeout(30_000),
+          signal: AbortSignal.timeout(TIMEOUT_MS),
         });
         await res.body?.cancel();
+        if (res.ok) {
+          this.#replaced = stale;
+          this.#failed = null;
+        } else {
+          this.#failed = { token: stale, at: Date.now() };
+        }
       } catch {
-        // the retry below reports the failure
+        this.#failed = { token: stale, at: Date.now() };
       } finally {
         this.#remint = null;
       }
     })();
     return this.#remint;
   }
+}
+
+/** A client for this agent, configured from the environment the control server gave it. */
+export function createGastownClient(options: GastownClientOptions = optionsFromEnv()): GastownClient {
+  return new GastownClient(options);
 }

@@ -42,6 +42,7 @@ export function createControlServer(config: ControlConfig): ControlServer {
       tokensHeld: tokens.size,
       processes: processes.size,
       heartbeatTargets: agents.heartbeats.size,
+      townCredentials: agents.reminter.credentials,
       remintsInFlight: agents.reminter.inFlight,
       memory: { heapUsedBytes: memory.heapUsed, rssBytes: memory.rss },
       ...stats,
@@ -49,7 +50,10 @@ export function createControlServer(config: ControlConfig): ControlServer {
   });
   app.notFound((c) => c.json({ error: { code: 'not_found', message: 'no such route' } }, 404));
   app.onError((err, c) => {
-    if (err instanceof ControlError) return c.json({ error: { code: err.code, message: err.message } }, CONTROL_STATUS[err.code]);
+    if (err instanceof ControlError) {
+      if (err.code === 'unauthorized') c.header('WWW-Authenticate', 'Bearer realm="gastown-control"');
+      return c.json({ error: { code: err.code, message: err.message } }, CONTROL_STATUS[err.code]);
+    }
     console.error(JSON.stringify({ msg: 'unhandled error', error: String(err?.message ?? err).slice(0, 300) }));
     return c.json({ error: { code: 'internal', message: 'internal error' } }, 500);
   });

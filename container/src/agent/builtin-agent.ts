@@ -2,42 +2,70 @@
  * The built-in agent: deterministic, no model. It gives a local town and the tests real
  * traffic through the real plugin client. Behaviour by GASTOWN_ROLE:
  *  - mayor: replies to each message; "status" → a gt_status summary; anything else is
- *    filed as a bead and slung to a polecat.
+ *    filed as a bead and slung to a polecat. Polls gt_mail_check and reports each mail.
  *  - polecat: gt_prime, GASTOWN_POLECAT_STEPS steps (each a gt_status call), gt_done, exit 0.
  *  - refinery: polls gt_mail_check; each review request becomes a review-complete line,
  *    which the control server delivers as the review callback.
- * Output is JSON lines on stdout. It exits when stdin closes (its control server is gone).
+ * Output is JSON lines on stdout. It exits when stdin closes (its control server is gone),
+ * and after MAX_FATAL_IN_A_ROW tool calls in a row refused with 401/403 (its tokens are
+ * revoked or it is not who the Worker expects).
  */
 import { createInterface } from 'node:readline';
-import { GastownCallError, GastownClient } from '../../plugin/gastown-client.ts';
+import { GastownCallError, createGastownClient } from '../../plugin/gastown-client.ts';
+
+const MAX_FATAL_IN_A_ROW = 5;
 
 const role = process.env.GASTOWN_ROLE ?? 'polecat';
 const stepMs = Number(process.env.GASTOWN_AGENT_STEP_MS ?? 1000);
 const steps = Number(process.env.GASTOWN_POLECAT_STEPS ?? 3);
 const pollMs = Number(process.env.GASTOWN_REFINERY_POLL_MS ?? 2000);
-const client = new GastownClient();
+const client = createGastownClient();
 const say = (event: Record<string, unknown>) => process.stdout.write(`${JSON.stringify(event)}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+let fatalInARow = 0;
+let stdinOpen = true;
 
-async function tool<T = any>(name: string, args: Record<string, unknown> = {}): Promise<T | null> {
+interface Mail {
+  id: string;
+  from: string;
+  subject: string | null;
+  body: string;
+  beadId: string | null;
+}
+
+async function tool<T = unknown>(name: string, args: Record<string, unknown> = {}): Promise<T | null> {
   try {
     const result = await client.callTool<T>(name, args);
+    fatalInARow = 0;
     say({ type: 'tool', name, ok: true });
     return result;
   } catch (err) {
-    const e = err instanceof GastownCallError ? { status: err.status, code: err.code } : { status: 0, code: String((err as Error)?.message ?? err).slice(0, 200) };
+    const e = err instanceof GastownCallError ? { status: err.status, code: err.code } : { status: 0, code: 'error' };
     say({ type: 'error', tool: name, ...e });
+    if (e.status === 401 || e.status === 403) {
+      if (++fatalInARow >= MAX_FATAL_IN_A_ROW) {
+        say({ type: 'error', code: 'giving_up', message: `${fatalInARow} calls in a row refused` });
+        process.exit(1);
+      }
+    } else {
+      fatalInARow = 0;
+    }
     return null;
   }
 }
 
+/** Polls the mailbox until stdin closes, one poll at a time. */
+async function pollMail(onMail: (mail: Mail) => void): Promise<void> {
+  while (stdinOpen) {
+    const result = await tool<{ mail: Mail[] }>('gt_mail_check');
+    for (const mail of result?.mail ?? []) onMail(mail);
+    await sleep(pollMs);
+  }
+}
+
 async function mayor(): Promise<void> {
-  const lines = createInterface({ input: process.stdin });
-  const poll = setInterval(async () => {
-    const mail = await tool<{ mail: unknown[] }>('gt_mail_check');
-    for (const m of mail?.mail ?? []) say({ type: 'mail', mail: m });
-  }, pollMs);
-  for await (const line of lines) {
+  void pollMail((mail) => say({ type: 'mail', mail }));
+  for await (const line of createInterface({ input: process.stdin })) {
     let msg: { type?: string; text?: string };
     try {
       msg = JSON.parse(line);
@@ -47,24 +75,22 @@ async function mayor(): Promise<void> {
     if (msg.type !== 'message' || typeof msg.text !== 'string') continue;
     const text = msg.text.trim();
     if (text === 'status') {
-      const status = await tool<{ agent: { status: string } }>('gt_status');
-      say({ type: 'reply', text: `mayor is ${status?.agent.status ?? 'unsure'}` });
+      const status = await tool<{ agent?: { status?: string }; bead?: { id?: string } | null }>('gt_status');
+      const summary = status ? `mayor is ${status.agent?.status ?? 'running'}${status.bead?.id ? ` on ${status.bead.id}` : ''}` : 'status unavailable';
+      say({ type: 'reply', text: summary });
       continue;
     }
     const created = await tool<{ bead: { id: string } }>('gt_bead_create', { title: text.slice(0, 80), body: text });
-    if (!created) {
+    if (!created?.bead?.id) {
       say({ type: 'reply', text: 'could not file that' });
       continue;
     }
-    const slung = await tool<{ agentId: string }>('gt_sling', { beadId: created.bead.id });
-    say({ type: 'reply', text: `filed ${created.bead.id}${slung ? ` for ${slung.agentId}` : ''}`, beadId: created.bead.id });
+    const slung = await tool<{ agentId?: string }>('gt_sling', { beadId: created.bead.id });
+    say({ type: 'reply', text: `filed ${created.bead.id}${slung?.agentId ? ` for ${slung.agentId}` : ''}`, beadId: created.bead.id });
   }
-  clearInterval(poll);
 }
 
 async function polecat(): Promise<void> {
-  process.stdin.resume();
-  process.stdin.on('end', () => process.exit(1));
   const prime = await tool<{ bead: { id: string; title: string } | null }>('gt_prime');
   for (let n = 1; n <= steps; n++) {
     await sleep(stepMs);
@@ -76,25 +102,23 @@ async function polecat(): Promise<void> {
 }
 
 async function refinery(): Promise<void> {
-  let open = true;
-  process.stdin.resume();
-  process.stdin.on('end', () => {
-    open = false;
+  await pollMail((mail) => {
+    if (mail.beadId && mail.subject === 'review') say({ type: 'review-complete', beadId: mail.beadId, outcome: 'merged' });
   });
-  while (open) {
-    const mail = await tool<{ mail: Array<{ beadId: string | null; subject: string | null }> }>('gt_mail_check');
-    for (const m of mail?.mail ?? []) {
-      if (m.beadId && m.subject === 'review') say({ type: 'review-complete', beadId: m.beadId, outcome: 'merged' });
-    }
-    await sleep(pollMs);
-  }
 }
+
+process.stdin.on('end', () => {
+  stdinOpen = false;
+  // a polecat mid-work whose control server is gone has nobody to report to
+  if (role !== 'mayor' && role !== 'refinery') process.exit(1);
+});
+if (role !== 'mayor') process.stdin.resume();
 
 const run = role === 'mayor' ? mayor : role === 'refinery' ? refinery : polecat;
 run().then(
   () => process.exit(0),
   (err) => {
-    say({ type: 'error', code: 'crash', message: String(err?.message ?? err).slice(0, 300) });
+    say({ type: 'error', code: 'crash', message: String((err as Error)?.message ?? err).slice(0, 300) });
     process.exit(1);
   },
 );

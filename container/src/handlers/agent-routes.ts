@@ -1,11 +1,13 @@
 import { Hono } from 'hono';
 import type { AgentService, StartRequest } from '../services/agents.ts';
-import { ControlError, readJsonObject } from './http-errors.ts';
+import { ControlError, MAX_BODY_BYTES, readJsonObject } from './http-errors.ts';
 
 const isString = (v: unknown): v is string => typeof v === 'string' && v.length > 0;
 const ROLES = new Set(['mayor', 'polecat', 'refinery']);
 /** Most tokens in one batched refresh request. */
 export const MAX_BATCH = 5_000;
+/** A full batch of 5,000 tokens (~500 bytes each) needs more than the usual 1 MiB. */
+const MAX_BATCH_BODY_BYTES = 4 * MAX_BODY_BYTES;
 
 function parseStart(body: Record<string, unknown>): StartRequest {
   const { agentId, townId, rigId, role, token, apiUrl, command, env, containerCredential } = body;
@@ -49,7 +51,7 @@ export function agentRoutes(agents: AgentService) {
       return c.json({ agentId: result.agentId, pid: result.pid, status: 'running', hasCredential: agents.reminter.hasCredential(req.townId) }, result.status);
     })
     .post('/refresh-tokens', async (c) => {
-      const { tokens } = await readJsonObject(c);
+      const { tokens } = await readJsonObject(c, MAX_BATCH_BODY_BYTES);
       if (!Array.isArray(tokens) || tokens.length > MAX_BATCH) throw new ControlError('bad_request', `tokens must be an array of at most ${MAX_BATCH}`);
       const results = tokens.map((entry: unknown) => {
         const { agentId, token } = (entry ?? {}) as { agentId?: unknown; token?: unknown };

@@ -2,7 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Context } from 'hono';
 
 /** Error codes of the control server, with their statuses. */
-export const CONTROL_STATUS = { bad_request: 400, unauthorized: 401, not_found: 404, conflict: 409, too_large: 413, internal: 500 } as const;
+export const CONTROL_STATUS = { bad_request: 400, unauthorized: 401, not_found: 404, conflict: 409, too_large: 413, internal: 500, remint_failed: 502 } as const;
 export type ControlErrorCode = keyof typeof CONTROL_STATUS;
 
 /** A failure rendered as `{error: {code, message}}`. Messages never carry a token or secret. */
@@ -14,14 +14,32 @@ export class ControlError extends Error {
   }
 }
 
-/** Largest body accepted (a batch of thousands of tokens fits). */
-export const MAX_BODY_BYTES = 4 * 1024 * 1024;
+/** Largest request body: 1 MiB. */
+export const MAX_BODY_BYTES = 1024 * 1024;
 
-/** Reads a JSON object body: 413 when too large, 400 when malformed. */
-export async function readJsonObject(c: Context): Promise<Record<string, unknown>> {
-  if (Number(c.req.header('content-length') ?? 0) > MAX_BODY_BYTES) throw new ControlError('too_large', 'body too large');
-  const text = await c.req.text();
-  if (text.length > MAX_BODY_BYTES) throw new ControlError('too_large', 'body too large');
+/**
+ * Reads a JSON object body, counting bytes as they stream in: 413 past `maxBytes`, 400
+ * when malformed or not an object. An empty body reads as `{}`.
+ */
+export async function readJsonObject(c: Context, maxBytes = MAX_BODY_BYTES): Promise<Record<string, unknown>> {
+  if (Number(c.req.header('content-length') ?? 0) > maxBytes) throw new ControlError('too_large', `body over ${maxBytes} bytes`);
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const body = c.req.raw.body;
+  if (body) {
+    const reader = body.getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      size += value.byteLength;
+      if (size > maxBytes) {
+        await reader.cancel().catch(() => {});
+        throw new ControlError('too_large', `body over ${maxBytes} bytes`);
+      }
+      chunks.push(value);
+    }
+  }
+  const text = Buffer.concat(chunks).toString('utf8');
   if (!text.trim()) return {};
   let value: unknown;
   try {

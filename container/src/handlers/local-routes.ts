@@ -11,7 +11,9 @@ export function localRoutes(agents: AgentService) {
   return new Hono().post('/agents/:id/remint', async (c) => {
     const record = agents.get(c.req.param('id'));
     if (!record || !secretsEqual(bearer(c), record.nonce)) throw new ControlError('unauthorized', 'agent nonce required');
-    if (!(await agents.reminter.remint(record))) throw new ControlError('conflict', 're-mint refused by the Worker');
-    return c.json({ agentId: record.agentId, remintedAt: new Date(agents.now()).toISOString() });
+    if (record.status !== 'running') throw new ControlError('conflict', 'agent is not running');
+    const result = await agents.reminter.remint(record);
+    if (!result.ok) throw new ControlError('remint_failed', `the Worker did not re-mint (status ${result.status})`);
+    return c.json({ agentId: record.agentId, expiresAt: result.expiresAt });
   });
 }

@@ -23,7 +23,9 @@ export interface AgentProcess {
 
 /**
  * Runs agents as real child processes, each in its own working directory and process
- * group (so stop ends the whole tree), argv spawned without a shell.
+ * group (so stop ends the whole tree), argv spawned without a shell. stdout and stderr
+ * are split into lines (each cut at MAX_LINE_CHARS); a process that cannot be spawned
+ * reports an exit with code 127.
  */
 export class ProcessManager {
   readonly #workRoot: string;
@@ -51,7 +53,8 @@ export class ProcessManager {
       const finish = (code: number | null, signal: NodeJS.Signals | null) => {
         if (exited) return;
         exited = true;
-        this.#children.delete(agentId);
+        // a restarted agent of the same id may already hold the slot
+        if (this.#children.get(agentId) === child) this.#children.delete(agentId);
         hooks.onExit(code, signal);
         resolve();
       };

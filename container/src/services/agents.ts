@@ -61,7 +61,12 @@ export class AgentService {
 
   constructor(deps: AgentServiceDeps) {
     this.#deps = deps;
-    this.reminter = new Reminter(deps.stats, (agentId, token) => this.refresh(agentId, token).status === 200);
+    this.reminter = new Reminter(deps.stats, (agentId, token) => {
+      const offered = this.refresh(agentId, token);
+      // 409: the store already holds a newer token, which serves as well
+      const claims = offered.status === 200 ? offered.claims : offered.status === 409 ? deps.tokens.claims(agentId) : null;
+      return claims ? { expiresAt: new Date(claims.exp * 1000).toISOString() } : null;
+    });
     this.#client = new WorkerClient(deps.tokens, deps.stats, (agent) => this.reminter.remint(agent));
     this.heartbeats = new HeartbeatScheduler(deps.config.heartbeatIntervalMs, (id) => this.#heartbeat(id), () => this.now());
   }
@@ -89,7 +94,11 @@ export class AgentService {
       if (offered.status === 400) return { status: 400, agentId: req.agentId, error: offered.reason };
       return { status: 200, agentId: req.agentId, pid: existing.pid };
     }
-    if (existing) this.#forget(existing);
+    if (existing) {
+      // an exited incarnation still delivering: its completion report must not land after this start
+      existing.outbox.close('stopped');
+      this.#forget(existing);
+    }
     tokens.register(req.agentId, req.townId);
     const offered = tokens.offer(req.agentId, req.token);
     if (offered.status !== 200) {
@@ -158,7 +167,7 @@ export class AgentService {
   async stop(agentId: string): Promise<boolean> {
     const record = this.#agents.get(agentId);
     if (!record) return false;
-    record.outbox.close();
+    record.outbox.close('stopped');
     this.#forget(record);
     await record.process.kill();
     return true;
@@ -182,7 +191,7 @@ export class AgentService {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline && records.some((r) => r.outbox.pending > 0)) await new Promise((r) => setTimeout(r, 100));
     for (const record of records) {
-      record.outbox.close();
+      record.outbox.close('stopped');
       this.#forget(record);
     }
   }

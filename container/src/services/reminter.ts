@@ -1,19 +1,26 @@
 import type { Stats } from './stats.ts';
 import type { AgentAddress } from './worker-client.ts';
 
+const TIMEOUT_MS = 15_000;
+
+/** How a re-mint went: `status` is the Worker's (0: unreachable or no credential). */
+export type RemintResult = { ok: true; expiresAt: string } | { ok: false; status: number };
+
+/** Stores a re-minted token; returns its expiry, or null when the store refused it. */
+export type AcceptToken = (agentId: string, token: string) => { expiresAt: string } | null;
+
 /**
  * The 401 fallback: asks the Worker for a fresh token for one agent, presenting the
- * credential the TownDO handed this container (kept in memory only, never logged).
- * Concurrent requests for one agent share one re-mint.
+ * credential the TownDO handed this container for that town (kept in memory only, never
+ * logged). Concurrent requests for one agent share one in-flight re-mint.
  */
 export class Reminter {
   readonly #credentials = new Map<string, string>();
-  readonly #inFlight = new Map<string, Promise<boolean>>();
+  readonly #inFlight = new Map<string, Promise<RemintResult>>();
   readonly #stats: Stats;
-  readonly #accept: (agentId: string, token: string) => boolean;
+  readonly #accept: AcceptToken;
 
-  /** `accept` stores a re-minted token (and writes its file); false when refused. */
-  constructor(stats: Stats, accept: (agentId: string, token: string) => boolean) {
+  constructor(stats: Stats, accept: AcceptToken) {
     this.#stats = stats;
     this.#accept = accept;
   }
@@ -27,11 +34,16 @@ export class Reminter {
     return this.#credentials.has(townId);
   }
 
+  /** Towns with a credential held (one entry per town, not per agent). */
+  get credentials(): number {
+    return this.#credentials.size;
+  }
+
   get inFlight(): number {
     return this.#inFlight.size;
   }
 
-  remint(agent: AgentAddress): Promise<boolean> {
+  remint(agent: AgentAddress): Promise<RemintResult> {
     const running = this.#inFlight.get(agent.agentId);
     if (running) return running;
     const attempt = this.#remint(agent).finally(() => this.#inFlight.delete(agent.agentId));
@@ -39,31 +51,34 @@ export class Reminter {
     return attempt;
   }
 
-  async #remint(agent: AgentAddress): Promise<boolean> {
+  async #remint(agent: AgentAddress): Promise<RemintResult> {
     const credential = this.#credentials.get(agent.townId);
     if (!credential) {
       this.#stats.remintFailures++;
-      return false;
+      return { ok: false, status: 0 };
     }
+    let status = 0;
     try {
       const res = await fetch(`${agent.apiUrl}/api/towns/${encodeURIComponent(agent.townId)}/agents/${encodeURIComponent(agent.agentId)}/token`, {
         method: 'POST',
         headers: { authorization: `Bearer ${credential}`, 'content-type': 'application/json' },
         body: '{}',
-        signal: AbortSignal.timeout(15_000),
+        signal: AbortSignal.timeout(TIMEOUT_MS),
       });
-      const body = (await res.json().catch(() => null)) as { token?: string } | null;
-      if (!res.ok || typeof body?.token !== 'string') {
-        this.#stats.remintFailures++;
-        console.warn(JSON.stringify({ msg: 're-mint refused', agentId: agent.agentId, status: res.status }));
-        return false;
+      status = res.status;
+      const body = (await res.json().catch(() => null)) as { token?: unknown } | null;
+      if (res.ok && typeof body?.token === 'string') {
+        const stored = this.#accept(agent.agentId, body.token);
+        if (stored) {
+          this.#stats.remints++;
+          return { ok: true, expiresAt: stored.expiresAt };
+        }
       }
-      this.#stats.remints++;
-      this.#accept(agent.agentId, body.token);
-      return true;
     } catch {
-      this.#stats.remintFailures++;
-      return false;
+      status = 0;
     }
+    this.#stats.remintFailures++;
+    console.warn(JSON.stringify({ msg: 're-mint failed', agentId: agent.agentId, status }));
+    return { ok: false, status };
   }
 }

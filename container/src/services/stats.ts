@@ -8,8 +8,12 @@ export class Stats {
   tokensRejected409 = 0;
   eventsQueued = 0;
   eventsDelivered = 0;
+  /** Events dropped past the per-agent bound (or refused by the Worker as invalid). */
   eventsDropped = 0;
+  /** Events a revoked agent could no longer deliver. */
   eventsDroppedRevoked = 0;
+  /** Events still buffered when their agent was stopped or the control server shut down. */
+  eventsDroppedStopped = 0;
   agentsStarted = 0;
 
   /** Counts a Worker response by class (401s by their error code). */

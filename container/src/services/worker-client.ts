@@ -1,4 +1,5 @@
 import type { TokenStore } from '../managers/token-store.ts';
+import type { RemintResult } from './reminter.ts';
 import type { Stats } from './stats.ts';
 
 /** Where an agent's calls go. */
@@ -15,6 +16,11 @@ export interface WorkerReply {
   body: unknown;
 }
 
+interface Sent extends WorkerReply {
+  /** The token the request carried. */
+  token: string | null;
+}
+
 const TIMEOUT_MS = 15_000;
 
 /** Codes of a 401 that a fresh token can heal. */
@@ -22,15 +28,16 @@ const HEALABLE = new Set(['token_expired', 'token_invalid']);
 
 /**
  * Calls the Worker on an agent's behalf with THAT agent's token, read at the moment the
- * request is sent. A 401 that a new token can heal is healed once: re-mint through the
- * container credential (single-flight per agent), then one retry.
+ * request is sent. A 401 that a new token can heal is healed once: if the store already
+ * holds another token (a refresh or a re-mint landed meanwhile) retry with it; otherwise
+ * re-mint through the container credential (single-flight per agent), then retry once.
  */
 export class WorkerClient {
   readonly #tokens: TokenStore;
   readonly #stats: Stats;
-  readonly #remint: (agent: AgentAddress) => Promise<boolean>;
+  readonly #remint: (agent: AgentAddress) => Promise<RemintResult>;
 
-  constructor(tokens: TokenStore, stats: Stats, remint: (agent: AgentAddress) => Promise<boolean>) {
+  constructor(tokens: TokenStore, stats: Stats, remint: (agent: AgentAddress) => Promise<RemintResult>) {
     this.#tokens = tokens;
     this.#stats = stats;
     this.#remint = remint;
@@ -38,14 +45,15 @@ export class WorkerClient {
 
   async post(agent: AgentAddress, path: string, body: unknown, kind: keyof Stats['requests']): Promise<WorkerReply> {
     const first = await this.#send(agent, path, body, kind);
-    if (first.status !== 401 || !HEALABLE.has(first.code ?? '')) return first;
-    if (!(await this.#remint(agent))) return first;
-    return this.#send(agent, path, body, kind);
+    if (first.status !== 401 || !HEALABLE.has(first.code ?? '')) return reply(first);
+    const current = this.#tokens.token(agent.agentId);
+    if (current === first.token && !(await this.#remint(agent)).ok) return reply(first);
+    return reply(await this.#send(agent, path, body, kind));
   }
 
-  async #send(agent: AgentAddress, path: string, body: unknown, kind: keyof Stats['requests']): Promise<WorkerReply> {
+  async #send(agent: AgentAddress, path: string, body: unknown, kind: keyof Stats['requests']): Promise<Sent> {
     const token = this.#tokens.token(agent.agentId);
-    if (!token) return { status: 0, code: 'no_token', body: null };
+    if (!token) return { status: 0, code: 'no_token', body: null, token };
     this.#stats.requests[kind]++;
     try {
       const res = await fetch(`${agent.apiUrl}/api/towns/${encodeURIComponent(agent.townId)}/agents/${encodeURIComponent(agent.agentId)}${path}`, {
@@ -63,9 +71,14 @@ export class WorkerClient {
       }
       const code = (parsed as { error?: { code?: string } } | null)?.error?.code;
       this.#stats.countResponse(res.status, code);
-      return { status: res.status, code, body: parsed };
+      return { status: res.status, code, body: parsed, token };
     } catch {
-      return { status: 0, code: 'unreachable', body: null };
+      return { status: 0, code: 'unreachable', body: null, token };
     }
   }
+}
+
+/** The reply without the token it was sent with. */
+function reply(sent: Sent): WorkerReply {
+  return { status: sent.status, code: sent.code, body: sent.body };
 }
