@@ -20,7 +20,7 @@ export interface ControlServer {
 
 /** Builds the control server. Every route but /health (and the nonce-authenticated /local) needs the control secret. */
 export function createControlServer(config: ControlConfig): ControlServer {
-  const tokens = new TokenStore();
+  const tokens = new TokenStore(() => Date.now() + config.clockSkewMs);
   const processes = new ProcessManager(config.stateDir);
   const stats = new Stats();
   const agents = new AgentService({ config, tokens, files: new TokenFiles(config.stateDir), processes, stats });

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 /** Longest output line turned into an event; longer ones are cut. */
 export const MAX_LINE_CHARS = 16_000;
 const KILL_GRACE_MS = 2_000;
+const STDIO_DRAIN_MS = 2_000;
 
 /** What a started process reports. */
 export interface ProcessHooks {
@@ -58,7 +59,15 @@ export class ProcessManager {
         hooks.onExit(code, signal);
         resolve();
       };
-      child.once('exit', finish);
+      // 'close' comes once stdout and stderr are drained, so the last lines precede the exit
+      // report; a grandchild holding the pipes open only delays it by STDIO_DRAIN_MS
+      child.once('exit', (code, signal) => {
+        const timer = setTimeout(() => finish(code, signal), STDIO_DRAIN_MS);
+        child.once('close', () => {
+          clearTimeout(timer);
+          finish(code, signal);
+        });
+      });
       child.once('error', () => finish(127, null));
     });
     return {

@@ -11,23 +11,32 @@ interface Entry {
   townId: string;
   token: string | null;
   claims: TokenClaims | null;
+  /** When the held token was accepted (this process's clock), ms. */
+  acceptedAt: number | null;
 }
 
 /**
  * One token per agent. A token is taken only if its claims name that agent and town and
  * it is newer than the one held (higher `iat`, or equal `iat` and later `exp`); the same
  * token again is accepted unchanged; anything older is refused and nothing changes.
+ * Acceptance never depends on the clock (this container's clock may be skewed); the
+ * injected clock only dates acceptance and reports time left.
  */
 export class TokenStore {
   readonly #entries = new Map<string, Entry>();
+  readonly #now: () => number;
+
+  constructor(now: () => number = Date.now) {
+    this.#now = now;
+  }
 
   get size(): number {
     return this.#entries.size;
   }
 
-  /** Registers an agent (its token is offered separately). */
+  /** Registers an agent (its token is offered separately); offers for unregistered agents are 404. */
   register(agentId: string, townId: string): void {
-    if (!this.#entries.has(agentId)) this.#entries.set(agentId, { townId, token: null, claims: null });
+    if (!this.#entries.has(agentId)) this.#entries.set(agentId, { townId, token: null, claims: null, acceptedAt: null });
   }
 
   offer(agentId: string, token: unknown): OfferResult {
@@ -41,7 +50,19 @@ export class TokenStore {
     if (held && !(claims.iat > held.iat || (claims.iat === held.iat && claims.exp > held.exp))) return { status: 409 };
     entry.token = token as string;
     entry.claims = claims;
+    entry.acceptedAt = this.#now();
     return { status: 200, claims, changed: true };
+  }
+
+  /** When the held token was accepted, ms; null without one. */
+  acceptedAt(agentId: string): number | null {
+    return this.#entries.get(agentId)?.acceptedAt ?? null;
+  }
+
+  /** Time until the held token's `exp` by the injected clock (negative: past it); null without one. */
+  expiresInMs(agentId: string): number | null {
+    const claims = this.#entries.get(agentId)?.claims;
+    return claims ? claims.exp * 1000 - this.#now() : null;
   }
 
   /** The agent's current token, read at the moment of a request. */
@@ -53,6 +74,7 @@ export class TokenStore {
     return this.#entries.get(agentId)?.claims ?? null;
   }
 
+  /** Releases the agent's entry (stop, or exit once its deliveries are done). */
   forget(agentId: string): void {
     this.#entries.delete(agentId);
   }

@@ -206,7 +206,8 @@ export class AgentService {
         status: a.status,
         pid: a.pid,
         tokenExpiresAt: claims ? new Date(claims.exp * 1000).toISOString() : null,
-        lastHeartbeatOkAt: a.lastHeartbeatOkAt === null ? null : new Date(a.lastHeartbeatOkAt).toISOString(),
+        tokenAcceptedAt: toIso(this.#deps.tokens.acceptedAt(a.agentId)),
+        lastHeartbeatOkAt: toIso(a.lastHeartbeatOkAt),
         heartbeatFailures: a.heartbeatFailures,
         pendingDeliveries: a.outbox.pending,
       };
@@ -257,4 +258,8 @@ function parseObject(line: string): Record<string, unknown> | null {
   } catch {
     return null;
   }
+}
+
+function toIso(ms: number | null): string | null {
+  return ms === null ? null : new Date(ms).toISOString();
 }

@@ -34,6 +34,12 @@ export interface StandInWorker {
   minIat: number;
   /** The credential the re-mint route accepts. */
   credential: string;
+  /** Agents whose tokens are answered 401 token_revoked. */
+  revoked: Set<string>;
+  /** Mail waiting per agent, handed out (and cleared) by gt_mail_check. */
+  mailbox: Map<string, Array<Record<string, unknown>>>;
+  /** Bodies of accepted non-event requests (tools, completed, review-complete, heartbeat), in order. */
+  calls: Array<{ kind: string; pathAgent: string; body: Record<string, unknown> }>;
   townId: string;
   close(): Promise<void>;
 }
@@ -41,6 +47,7 @@ export interface StandInWorker {
 export async function startStandInWorker(townId = 'town-test'): Promise<StandInWorker> {
   const state: Omit<StandInWorker, 'url' | 'port' | 'close'> = {
     seen: [], events: new Map(), duplicateEvents: 0, remints: 0, down: false, minIat: 0, credential: 'container-credential', townId,
+    revoked: new Set(), mailbox: new Map(), calls: [],
   };
   const server: Server = createServer(async (req, res) => {
     const chunks: Buffer[] = [];
@@ -67,11 +74,13 @@ export async function startStandInWorker(townId = 'town-test'): Promise<StandInW
     try {
       const { payload } = await jwtVerify(bearer, key, { algorithms: ['HS256'], issuer: 'gastown', audience: 'gastown-agent' });
       tokenAgent = payload.agentId as string;
+      if (state.revoked.has(tokenAgent)) throw new Error('revoked');
       if ((payload.iat ?? 0) < state.minIat) throw new errors.JWTExpired('expired', payload);
       if (tokenAgent !== pathAgent || payload.townId !== pathTown) status = 403;
     } catch (err) {
       state.seen.push({ kind, pathAgent: pathAgent!, tokenAgent, status: 401 });
-      return send(401, { error: { code: err instanceof errors.JWTExpired ? 'token_expired' : 'token_invalid', message: 'no' } });
+      const code = err instanceof errors.JWTExpired ? 'token_expired' : (err as Error).message === 'revoked' ? 'token_revoked' : 'token_invalid';
+      return send(401, { error: { code, message: 'no' } });
     }
     state.seen.push({ kind, pathAgent: pathAgent!, tokenAgent, status });
     if (status === 403) return send(403, { error: { code: 'forbidden', message: 'other agent' } });
@@ -86,7 +95,8 @@ export async function startStandInWorker(townId = 'town-test'): Promise<StandInW
       }
       return send(200, { accepted, duplicates: body.events.length - accepted });
     }
-    if (kind === 'tool') return send(200, { ok: true, tool: rest, agent: { status: 'working' }, bead: null, mail: [] });
+    state.calls.push({ kind: kind === 'tool' ? rest! : kind, pathAgent: pathAgent!, body });
+    if (kind === 'tool') return send(200, answerTool(state, pathAgent!, rest!.slice('tools/'.length), body));
     return send(200, { ok: true });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -99,4 +109,24 @@ export async function startStandInWorker(townId = 'town-test'): Promise<StandInW
       server.close(() => r());
     }),
   }) as StandInWorker;
+}
+
+/** Answers a tool call the way the Worker shapes its results (enough for the built-in agent). */
+function answerTool(state: Pick<StandInWorker, 'mailbox' | 'calls'>, agentId: string, tool: string, args: Record<string, unknown>): Record<string, unknown> {
+  const agent = { id: agentId, role: 'polecat', rigId: 'rig-1', beadId: null, status: 'working' };
+  switch (tool) {
+    case 'gt_prime':
+      return { ok: true, agent, bead: { id: 'bead-primed', title: 'primed work', status: 'assigned' }, town: { id: 'town', name: 'test' } };
+    case 'gt_bead_create':
+      return { ok: true, bead: { id: `bead-${state.calls.length}`, title: args.title, status: 'open' } };
+    case 'gt_sling':
+      return { ok: true, bead: { id: args.beadId, status: 'assigned' }, agentId: `polecat-for-${String(args.beadId)}` };
+    case 'gt_mail_check': {
+      const mail = state.mailbox.get(agentId) ?? [];
+      state.mailbox.delete(agentId);
+      return { ok: true, mail };
+    }
+    default:
+      return { ok: true, agent, bead: null };
+  }
 }

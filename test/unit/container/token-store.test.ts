@@ -1,45 +1,80 @@
 import { describe, expect, it } from 'vitest';
 import { TokenStore } from '../../../container/src/managers/token-store.ts';
-import { backoffDelayMs } from '../../../container/src/domain/backoff.ts';
 
 const jwt = (claims: Record<string, unknown>) => `eyJhbGciOiJIUzI1NiJ9.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.c2ln`;
 const tok = (iat: number, exp: number, extra: Record<string, unknown> = {}) => jwt({ agentId: 'a1', townId: 't1', iat, exp, ...extra });
 
+/** A clock the test moves by hand. */
+const fakeClock = (start: number) => {
+  let t = start;
+  return { now: () => t, advance: (ms: number) => (t += ms) };
+};
+
 describe('token store: one token per agent, newer only', () => {
   it.each([
     ['newer iat', tok(100, 700), tok(200, 800), 200],
+    ['newer iat, earlier exp', tok(100, 900), tok(200, 800), 200],
     ['same iat, later exp', tok(100, 700), tok(100, 800), 200],
     ['older iat', tok(200, 800), tok(100, 700), 409],
+    ['older iat, later exp', tok(200, 800), tok(100, 9_000), 409],
+    ['same iat, earlier exp', tok(100, 800), tok(100, 700), 409],
     ['same iat, same exp, other token', tok(100, 700, { jti: 'x' }), tok(100, 700, { jti: 'y' }), 409],
     ['identical token again', tok(100, 700), tok(100, 700), 200],
+    ['sub names the agent (no agentId claim)', tok(100, 700), jwt({ sub: 'a1', townId: 't1', iat: 200, exp: 800 }), 200],
     ['another agent', tok(100, 700), jwt({ agentId: 'a2', townId: 't1', iat: 200, exp: 800 }), 400],
     ['another town', tok(100, 700), jwt({ agentId: 'a1', townId: 't2', iat: 200, exp: 800 }), 400],
     ['garbage', tok(100, 700), 'not-a-token', 400],
+    ['two parts', tok(100, 700), 'eyJhbGciOiJIUzI1NiJ9.eyJhIjoxfQ', 400],
+    ['payload not JSON', tok(100, 700), 'eyJhbGciOiJIUzI1NiJ9.bm90LWpzb24.c2ln', 400],
     ['no iat', tok(100, 700), jwt({ agentId: 'a1', townId: 't1', exp: 800 }), 400],
-  ])('%s → %i', (_name, first, second, status) => {
-    const store = new TokenStore();
+    ['exp a string', tok(100, 700), jwt({ agentId: 'a1', townId: 't1', iat: 200, exp: '800' }), 400],
+    ['not a string', tok(100, 700), 42, 400],
+  ])('%s → %i (store unchanged unless 200)', (_name, first, second, status) => {
+    const store = new TokenStore(fakeClock(0).now);
     store.register('a1', 't1');
     expect(store.offer('a1', first).status).toBe(200);
     expect(store.offer('a1', second).status).toBe(status);
     expect(store.token('a1')).toBe(status === 200 ? second : first);
+    expect(store.size).toBe(1);
   });
 
-  it('unknown agent → 404; forget releases the entry', () => {
+  it('an already expired (but newer) token is still taken: the clock never decides acceptance', () => {
+    const clock = fakeClock(10_000_000);
+    const store = new TokenStore(clock.now);
+    store.register('a1', 't1');
+    expect(store.offer('a1', tok(100, 700)).status).toBe(200);
+    expect(store.expiresInMs('a1')).toBe(700_000 - 10_000_000);
+  });
+
+  it('dates acceptance and reports time left by the injected clock', () => {
+    const clock = fakeClock(1_000_000);
+    const store = new TokenStore(clock.now);
+    store.register('a1', 't1');
+    expect(store.acceptedAt('a1')).toBeNull();
+    expect(store.expiresInMs('a1')).toBeNull();
+    store.offer('a1', tok(1_000, 1_600));
+    expect(store.acceptedAt('a1')).toBe(1_000_000);
+    expect(store.expiresInMs('a1')).toBe(600_000);
+    clock.advance(50_000);
+    store.offer('a1', tok(1_000, 1_600)); // identical: not a new acceptance
+    expect(store.acceptedAt('a1')).toBe(1_000_000);
+    store.offer('a1', tok(1_050, 1_650));
+    expect(store.acceptedAt('a1')).toBe(1_050_000);
+    expect(store.expiresInMs('a1')).toBe(600_000);
+  });
+
+  it('unknown agent → 404; agents never share an entry; forget releases it', () => {
     const store = new TokenStore();
     expect(store.offer('a1', tok(1, 2)).status).toBe(404);
     store.register('a1', 't1');
+    store.register('a2', 't1');
+    store.offer('a1', tok(1, 2));
+    store.offer('a2', jwt({ agentId: 'a2', townId: 't1', iat: 5, exp: 9 }));
+    expect(store.token('a1')).not.toBe(store.token('a2'));
     store.forget('a1');
+    expect(store.token('a1')).toBeNull();
+    expect(store.size).toBe(1);
+    store.forget('a2');
     expect(store.size).toBe(0);
-  });
-});
-
-describe('backoff', () => {
-  it.each([
-    [0, 0.999, 199],
-    [3, 0.999, 1598],
-    [10, 0.999, 4995],
-    [10, 0, 50],
-  ])('attempt %i, random %f → %i ms (capped at 5 s, full jitter)', (attempt, random, ms) => {
-    expect(backoffDelayMs(attempt, random)).toBe(ms);
   });
 });
