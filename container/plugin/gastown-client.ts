@@ -46,9 +46,10 @@ const TIMEOUT_MS = 30_000;
 /**
  * The client an agent uses for tool calls. It reads the token file before every request
  * (the file is replaced atomically on each refresh; env goes stale). On a 401 it re-reads
- * the file: if the token changed it retries once with it; if not, it asks its control
- * server to re-mint (one re-mint shared by every concurrent caller), re-reads the file and
- * retries once. A call that still fails throws a GastownCallError (status and code only).
+ * the file: if the token changed it retries once with it; if not (and the token is not
+ * revoked), it asks its control server to re-mint (one re-mint shared by every concurrent
+ * caller), re-reads the file and retries once. A call that still fails throws a
+ * GastownCallError (status and code only).
  */
 export class GastownClient {
   readonly #o: GastownClientOptions;
@@ -77,8 +78,10 @@ export class GastownClient {
     const token = await this.#readToken();
     let res = await this.#post(path, body, token);
     if (res.status === 401) {
-      await res.body?.cancel();
+      const code = await errorCode(res);
       let next = await this.#readToken();
+      // a revoked token is final: only a token pushed meanwhile (a changed file) can help
+      if (next === token && code === 'token_revoked') throw new GastownCallError(401, code, `${path} → 401 ${code}`);
       if (next === token) {
         await this.#remintOnce(token);
         next = await this.#readToken();
@@ -148,6 +151,15 @@ export class GastownClient {
       }
     })();
     return this.#remint;
+  }
+}
+
+async function errorCode(res: Response): Promise<string | undefined> {
+  try {
+    const body = (await res.json()) as { error?: { code?: unknown } } | null;
+    return typeof body?.error?.code === 'string' ? body.error.code : undefined;
+  } catch {
+    return undefined;
   }
 }
 

@@ -1,0 +1,148 @@
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CONTROL_SECRET, IDLE_COMMAND, startControl, until } from './harness.ts';
+import { signAgentToken, startStandInWorker, type StandInWorker } from './stand-in-worker.ts';
+
+const now = () => Math.floor(Date.now() / 1000);
+
+/** Echoes each stdin line back as an event, and stays alive until stdin closes. */
+const ECHO = [process.execPath, '-e', `require('readline').createInterface({input: process.stdin}).on('line', (l) => console.log(JSON.stringify({type: 'echo', line: l})));`];
+
+describe('agent lifecycle through the control server', () => {
+  let worker: StandInWorker;
+  let c: Awaited<ReturnType<typeof startControl>>;
+  beforeAll(async () => {
+    worker = await startStandInWorker();
+    c = await startControl({ heartbeatIntervalMs: 200 });
+  });
+  afterAll(async () => {
+    await c.close();
+    await worker.close();
+  });
+
+  const startBody = async (agentId: string, iat = now(), extra: Record<string, unknown> = {}) => ({
+    agentId, townId: worker.townId, rigId: 'rig-1', role: 'polecat', token: await signAgentToken(agentId, worker.townId, iat), apiUrl: worker.url, command: IDLE_COMMAND, ...extra,
+  });
+  const tokenFile = (agentId: string) => readFileSync(`${c.stateDir}/tokens/${agentId}.jwt`, 'utf8');
+  const eventsOf = (type: string) => [...worker.events.values()].filter((e) => (e as { type: string }).type === type) as Array<Record<string, unknown>>;
+
+  it('starting a running agent again is idempotent: 200, same pid, a newer token taken, an older one ignored', async () => {
+    const first = await c.call('POST', '/agents/start', await startBody('twice', now()));
+    expect(first.status).toBe(201);
+    const processes = c.control.processes.size;
+    const newer = await startBody('twice', now() + 10);
+    const again = await c.call('POST', '/agents/start', newer);
+    expect(again.status).toBe(200);
+    expect(again.json.pid).toBe(first.json.pid);
+    expect(c.control.processes.size).toBe(processes);
+    expect(tokenFile('twice')).toBe(newer.token);
+    const older = await c.call('POST', '/agents/start', await startBody('twice', now() - 10));
+    expect(older.status).toBe(200);
+    expect(tokenFile('twice')).toBe(newer.token);
+  });
+
+  it('a message stores its token first, then reaches stdin as a JSON line; a bad token is 400 and not delivered', async () => {
+    await c.call('POST', '/agents/start', await startBody('echo', now(), { command: ECHO }));
+    const fresh = await signAgentToken('echo', worker.townId, now() + 20);
+    const res = await c.call('POST', '/agents/echo/message', { text: 'hello there', token: fresh });
+    expect(res).toEqual({ status: 200, json: { agentId: 'echo', delivered: true } });
+    expect(tokenFile('echo')).toBe(fresh);
+    await until(() => eventsOf('echo').length > 0, 10_000, 'the echo');
+    expect(JSON.parse(eventsOf('echo')[0]!.line as string)).toEqual({ type: 'message', text: 'hello there' });
+    // an older token in a message is ignored (409 swallowed), the message still goes
+    const stale = await c.call('POST', '/agents/echo/message', { text: 'again', token: await signAgentToken('echo', worker.townId, now() - 100) });
+    expect(stale.status).toBe(200);
+    expect(tokenFile('echo')).toBe(fresh);
+    const bad = await c.call('POST', '/agents/echo/message', { text: 'no', token: await signAgentToken('intruder', worker.townId, now() + 30) });
+    expect(bad.status).toBe(400);
+    await until(() => eventsOf('echo').length >= 2, 10_000, 'the second echo');
+    expect(eventsOf('echo').map((e) => JSON.parse(e.line as string).text)).toEqual(['hello there', 'again']);
+  });
+
+  it('errors are JSON: 401 with WWW-Authenticate, 404 unknown agent, 413 over 1 MiB, 400 bad types', async () => {
+    const res = await fetch(`${c.url}/agents`, { headers: { authorization: 'Bearer nope' } });
+    expect(res.status).toBe(401);
+    expect(res.headers.get('www-authenticate')).toMatch(/^Bearer/);
+    expect(await res.json()).toEqual({ error: { code: 'unauthorized', message: expect.any(String) } });
+    for (const path of ['/agents/ghost/message', '/agents/ghost/stop', '/agents/ghost/refresh-token']) {
+      const r = await c.call('POST', path, { text: 'x', token: await signAgentToken('ghost', worker.townId, now()) });
+      expect([path, r.status, r.json.error.code]).toEqual([path, 404, 'not_found']);
+    }
+    const big = await fetch(`${c.url}/agents/start`, { method: 'POST', headers: { authorization: `Bearer ${CONTROL_SECRET}`, 'content-type': 'application/json' }, body: JSON.stringify({ pad: 'x'.repeat(1024 * 1024) }) });
+    expect(big.status).toBe(413);
+    expect(((await big.json()) as { error: { code: string } }).error.code).toBe('too_large');
+    expect((await c.call('POST', '/agents/start', { ...(await startBody('typed')), rigId: 7 })).status).toBe(400);
+    expect((await c.call('POST', '/agents/start', { ...(await startBody('typed')), role: 'king' })).status).toBe(400);
+    expect((await c.call('POST', '/agents/start', { ...(await startBody('typed')), env: { A: 1 } })).status).toBe(400);
+    expect((await c.call('POST', '/agents/refresh-tokens', { tokens: 'nope' })).status).toBe(400);
+    const listed = await c.call('GET', '/agents');
+    expect(JSON.stringify(listed.json)).not.toContain('eyJ');
+  });
+
+  it('heartbeats answered 401 token_expired are healed by one re-mint through the container credential', async () => {
+    await c.call('POST', '/agents/start', await startBody('healed', now() - 100, { containerCredential: worker.credential }));
+    const before = tokenFile('healed');
+    const remints = worker.remints;
+    worker.minIat = now() - 50; // the held token is now refused as expired
+    const mark = worker.seen.length;
+    await until(() => worker.seen.slice(mark).some((s) => s.kind === 'heartbeat' && s.pathAgent === 'healed' && s.status === 200), 10_000, 'a healed heartbeat');
+    worker.minIat = 0;
+    expect(worker.remints - remints).toBe(1);
+    expect(tokenFile('healed')).not.toBe(before);
+    expect(c.control.tokens.token('healed')).toBe(tokenFile('healed'));
+    const stats = (await c.call('GET', '/stats')).json;
+    expect(stats.remints).toBeGreaterThanOrEqual(1);
+    expect(stats.responses['401_expired']).toBeGreaterThanOrEqual(1);
+  });
+
+  it('a revoked agent stops delivering: its buffered events are dropped and counted', async () => {
+    const stats = c.control.stats;
+    await c.call('POST', '/agents/start', await startBody('revoked', now(), { command: ECHO }));
+    worker.revoked.add('revoked');
+    await c.call('POST', '/agents/revoked/message', { text: 'one' });
+    await until(() => stats.eventsDroppedRevoked >= 1, 10_000, 'the revoked drop');
+    const dropped = stats.eventsDroppedRevoked;
+    await c.call('POST', '/agents/revoked/message', { text: 'two' });
+    await until(() => stats.eventsDroppedRevoked === dropped + 1, 10_000, 'the later event counted as dropped');
+    expect(eventsOf('echo').some((e) => String(e.line).includes('"one"'))).toBe(false);
+    worker.revoked.delete('revoked');
+  });
+
+  it('the local re-mint route needs the agent nonce, re-mints, rewrites the file and returns only the expiry', async () => {
+    await c.call('POST', '/agents/start', await startBody('local', now() - 100, { containerCredential: worker.credential }));
+    const nonce = c.control.agents.get('local')!.nonce;
+    const denied = await fetch(`${c.url}/local/agents/local/remint`, { method: 'POST', headers: { authorization: `Bearer ${CONTROL_SECRET}` } });
+    expect(denied.status).toBe(401);
+    const before = tokenFile('local');
+    const res = await fetch(`${c.url}/local/agents/local/remint`, { method: 'POST', headers: { authorization: `Bearer ${nonce}` } });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as Record<string, string>;
+    expect(Object.keys(body).sort()).toEqual(['agentId', 'expiresAt']);
+    expect(new Date(body.expiresAt!).getTime()).toBeGreaterThan(Date.now());
+    expect(tokenFile('local')).not.toBe(before);
+  });
+
+  it('a re-mint the Worker refuses is a 502 at the local route', async () => {
+    await c.call('POST', '/agents/start', await startBody('nocred', now(), { containerCredential: 'wrong-credential', townId: worker.townId }));
+    const nonce = c.control.agents.get('nocred')!.nonce;
+    const res = await fetch(`${c.url}/local/agents/nocred/remint`, { method: 'POST', headers: { authorization: `Bearer ${nonce}` } });
+    expect(res.status).toBe(502);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('remint_failed');
+    // the latest credential of the town wins
+    await c.call('POST', '/agents/start', await startBody('nocred', now(), { containerCredential: worker.credential }));
+    expect((await fetch(`${c.url}/local/agents/nocred/remint`, { method: 'POST', headers: { authorization: `Bearer ${nonce}` } })).status).toBe(200);
+  });
+
+  it('GET /stats reports the counters and registry sizes, never a token', async () => {
+    const stats = (await c.call('GET', '/stats')).json;
+    expect(stats).toMatchObject({
+      agentsRunning: expect.any(Number),
+      requests: { heartbeat: expect.any(Number), events: expect.any(Number), completed: expect.any(Number), reviewComplete: expect.any(Number) },
+      responses: { '2xx': expect.any(Number), '401_expired': expect.any(Number), '401_revoked': expect.any(Number), '401_other': expect.any(Number), '403': expect.any(Number), other: expect.any(Number) },
+      remints: expect.any(Number), remintFailures: expect.any(Number), tokensAccepted: expect.any(Number), tokensRejected409: expect.any(Number),
+      eventsQueued: expect.any(Number), eventsDelivered: expect.any(Number), eventsDropped: expect.any(Number),
+    });
+    expect(stats.tokensRejected409).toBeGreaterThanOrEqual(1);
+    expect(JSON.stringify(stats)).not.toContain('eyJ');
+  });
+});
