@@ -8,6 +8,8 @@ export interface GastownClientOptions {
   tokenFile: string;
   controlUrl: string;
   nonce: string;
+  /** After a failed re-mint, the same stale token is not re-minted again for this long (default 1 s). */
+  remintRetryMs?: number;
 }
 
 /** A failed call: status and error code, never the token. */
@@ -39,7 +41,6 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): GastownCli
   };
 }
 
-/** After a failed re-mint, the same stale token is not re-minted again for this long. */
 const REMINT_RETRY_MS = 1_000;
 const TIMEOUT_MS = 30_000;
 
@@ -128,7 +129,7 @@ export class GastownClient {
   #remintOnce(stale: string): Promise<void> {
     if (this.#remint) return this.#remint;
     if (this.#replaced === stale) return Promise.resolve();
-    if (this.#failed?.token === stale && Date.now() - this.#failed.at < REMINT_RETRY_MS) return Promise.resolve();
+    if (this.#failed?.token === stale && Date.now() - this.#failed.at < (this.#o.remintRetryMs ?? REMINT_RETRY_MS)) return Promise.resolve();
     this.#remint = (async () => {
       try {
         this.remints++;

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GastownCallError, GastownClient } from '../../../container/plugin/gastown-client.ts';
+import { GastownCallError, GastownClient, createGastownClient, optionsFromEnv } from '../../../container/plugin/gastown-client.ts';
 import { startControl } from '../container/harness.ts';
 import { signAgentToken, startStandInWorker, type StandInWorker } from '../container/stand-in-worker.ts';
 
@@ -15,14 +15,14 @@ describe('plugin client', () => {
     await worker.close();
   });
 
-  async function agentClient(agentId: string) {
+  async function agentClient(agentId: string, credential = worker.credential, remintRetryMs?: number) {
     const iat = Math.floor(Date.now() / 1000) - 100;
     await c.call('POST', '/agents/start', {
       agentId, townId: worker.townId, rigId: null, role: 'polecat', token: await signAgentToken(agentId, worker.townId, iat),
-      apiUrl: worker.url, command: [process.execPath, '-e', 'process.stdin.resume()'], containerCredential: worker.credential,
+      apiUrl: worker.url, command: [process.execPath, '-e', 'process.stdin.resume()'], containerCredential: credential,
     });
     const record = c.control.agents.get(agentId)!;
-    return new GastownClient({ apiUrl: worker.url, townId: worker.townId, agentId, tokenFile: `${c.stateDir}/tokens/${agentId}.jwt`, controlUrl: c.url, nonce: record.nonce });
+    return createGastownClient({ apiUrl: worker.url, townId: worker.townId, agentId, tokenFile: `${c.stateDir}/tokens/${agentId}.jwt`, controlUrl: c.url, nonce: record.nonce, remintRetryMs });
   }
 
   it('100 concurrent 401s → one re-mint, and all 100 calls succeed', async () => {
@@ -58,5 +58,24 @@ describe('plugin client', () => {
     expect(err).toBeInstanceOf(GastownCallError);
     expect(err).toMatchObject({ status: 401, code: 'token_expired' });
     expect(String((err as Error).message)).not.toMatch(/eyJ/);
+  });
+
+  it('a failed re-mint is not sticky: once the control server can re-mint again, the next call heals', async () => {
+    const client = await agentClient('flaky', 'not-the-credential', 0);
+    worker.minIat = Math.floor(Date.now() / 1000) - 50;
+    const err = await client.callTool('gt_status').catch((e: unknown) => e);
+    expect(err).toMatchObject({ status: 401, code: 'token_expired' });
+    // the TownDO hands the container its current credential (latest wins)
+    await c.call('POST', '/agents/start', { agentId: 'other', townId: worker.townId, rigId: null, role: 'polecat', token: await signAgentToken('other', worker.townId, Math.floor(Date.now() / 1000)), apiUrl: worker.url, command: [process.execPath, '-e', 'process.stdin.resume()'], containerCredential: worker.credential });
+    expect((await client.callTool<{ ok: boolean }>('gt_status')).ok).toBe(true);
+    expect(client.remints).toBe(2);
+    worker.minIat = 0;
+  });
+
+  it('reads its options from the agent environment, and says which one is missing', () => {
+    const env = { GASTOWN_API_URL: 'http://w', GASTOWN_TOWN_ID: 't', GASTOWN_AGENT_ID: 'a', GASTOWN_TOKEN_FILE: '/f', GASTOWN_CONTROL_URL: 'http://c', GASTOWN_AGENT_NONCE: 'n' };
+    expect(optionsFromEnv(env)).toEqual({ apiUrl: 'http://w', townId: 't', agentId: 'a', tokenFile: '/f', controlUrl: 'http://c', nonce: 'n' });
+    expect(() => optionsFromEnv({ ...env, GASTOWN_TOKEN_FILE: '' })).toThrow(/GASTOWN_TOKEN_FILE/);
+    expect(createGastownClient({ ...optionsFromEnv(env) })).toBeInstanceOf(GastownClient);
   });
 });
