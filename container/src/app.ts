@@ -18,10 +18,15 @@ export interface ControlServer {
   stats: Stats;
 }
 
+/** Seams for tests: a process manager that does not spawn. */
+export interface ControlServerOptions {
+  processes?: ProcessManager;
+}
+
 /** Builds the control server. Every route but /health (and the nonce-authenticated /local) needs the control secret. */
-export function createControlServer(config: ControlConfig): ControlServer {
+export function createControlServer(config: ControlConfig, options: ControlServerOptions = {}): ControlServer {
   const tokens = new TokenStore(() => Date.now() + config.clockSkewMs);
-  const processes = new ProcessManager(config.stateDir);
+  const processes = options.processes ?? new ProcessManager(config.stateDir);
   const stats = new Stats();
   const agents = new AgentService({ config, tokens, files: new TokenFiles(config.stateDir), processes, stats });
   const app = new Hono();
@@ -58,4 +63,9 @@ export function createControlServer(config: ControlConfig): ControlServer {
     return c.json({ error: { code: 'internal', message: 'internal error' } }, 500);
   });
   return { app, agents, tokens, processes, stats };
+}
+
+/** The control server's Hono app alone (its agents are reachable only over HTTP). */
+export function createControlApp(config: ControlConfig, options: ControlServerOptions = {}): Hono {
+  return createControlServer(config, options).app;
 }

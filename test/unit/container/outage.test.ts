@@ -2,7 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startControl, until } from './harness.ts';
 import { signAgentToken, startStandInWorker, type StandInWorker } from './stand-in-worker.ts';
 
-const EMITTER = `let n = 0; const t = setInterval(() => { console.log(JSON.stringify({ type: 'tick', n: ++n })); if (n >= 400) clearInterval(t); }, 100); process.stdin.resume();`;
+const TICKS = 400;
+/** 400 events, one every 100 ms (40 s, spanning the outage), then exit 0. */
+const EMITTER = `let n = 0; const t = setInterval(() => { console.log(JSON.stringify({ type: 'tick', n: ++n })); if (n >= ${TICKS}) { clearInterval(t); process.exit(0); } }, 100);`;
 
 describe('the Worker down for 30 s', () => {
   let worker: StandInWorker;
@@ -16,17 +18,26 @@ describe('the Worker down for 30 s', () => {
     await worker.close();
   });
 
-  it('afterwards every event arrives, each exactly once', async () => {
+  it('afterwards every event arrives, each exactly once, and the completion report once', async () => {
     const token = await signAgentToken('emitter', worker.townId, Math.floor(Date.now() / 1000));
     await c.call('POST', '/agents/start', { agentId: 'emitter', townId: worker.townId, rigId: null, role: 'polecat', token, apiUrl: worker.url, command: [process.execPath, '-e', EMITTER] });
     await until(() => worker.events.size >= 20, 10_000, 'the first events');
     worker.down = true;
-    await new Promise((r) => setTimeout(r, 30_000));
+    const outageStart = Date.now();
+    await until(() => (c.control.agents.get('emitter')?.heartbeatFailures ?? 0) >= 2, 10_000, 'heartbeats to fail');
+    await new Promise((r) => setTimeout(r, 30_000 - (Date.now() - outageStart))); // the outage itself: real time
+    const bufferedAtEnd = c.control.agents.get('emitter')!.outbox.pending;
     worker.down = false;
-    await until(() => [...worker.events.values()].filter((e) => (e as { type: string }).type === 'tick').length >= 400, 30_000, 'all 400 ticks');
-    const ticks = [...worker.events.values()].filter((e) => (e as { type: string }).type === 'tick').map((e) => (e as { n: number }).n).sort((a, b) => a - b);
-    expect(ticks).toEqual(Array.from({ length: 400 }, (_, i) => i + 1));
-    expect(c.control.stats.eventsDropped).toBe(0);
-    console.log(`outage: ${worker.duplicateEvents} duplicate deliveries refused by id at the stand-in`);
+    await until(() => !c.control.agents.get('emitter'), 30_000, 'all events and the completion report delivered');
+    const ticks = [...worker.events.values()].filter((e) => (e as { type: string }).type === 'tick').map((e) => (e as { n: number }).n);
+    expect(ticks.length).toBe(TICKS);
+    expect([...ticks].sort((a, b) => a - b)).toEqual(Array.from({ length: TICKS }, (_, i) => i + 1));
+    const completed = worker.calls.filter((x) => x.kind === 'completed' && x.pathAgent === 'emitter');
+    expect(completed).toEqual([{ kind: 'completed', pathAgent: 'emitter', body: { status: 'completed', summary: 'exited 0' } }]);
+    const { stats } = c.control;
+    expect(stats.eventsDropped).toBe(0);
+    expect(stats.eventsDelivered).toBe(stats.eventsQueued);
+    expect(bufferedAtEnd).toBeGreaterThan(200);
+    console.log(`outage: ${bufferedAtEnd} events buffered at the end of the 30 s outage; ${ticks.length} stored once each; ${worker.duplicateEvents} re-deliveries of an id already stored (refused by id)`);
   });
 });
