@@ -3,6 +3,8 @@ import type { AgentService, StartRequest } from '../services/agents.ts';
 import { ControlError, MAX_BODY_BYTES, readJsonObject } from './http-errors.ts';
 
 const isString = (v: unknown): v is string => typeof v === 'string' && v.length > 0;
+/** Agent and town ids name files and folders: no separators, no leading dot. */
+const SAFE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 const ROLES = new Set(['mayor', 'polecat', 'refinery']);
 /** Most tokens in one batched refresh request. */
 export const MAX_BATCH = 5_000;
@@ -14,6 +16,7 @@ function parseStart(body: Record<string, unknown>): StartRequest {
   if (!isString(agentId) || !isString(townId) || !isString(role) || !ROLES.has(role) || !isString(token) || !isString(apiUrl)) {
     throw new ControlError('bad_request', 'agentId, townId, role (mayor|polecat|refinery), token and apiUrl are required strings');
   }
+  if (!SAFE_ID.test(agentId) || !SAFE_ID.test(townId)) throw new ControlError('bad_request', 'agentId and townId must be 1-128 letters, digits, ".", "_" or "-", starting with a letter or digit');
   if (rigId !== undefined && rigId !== null && typeof rigId !== 'string') throw new ControlError('bad_request', 'rigId must be a string or null');
   if (command !== undefined && (!Array.isArray(command) || command.length === 0 || !command.every(isString))) {
     throw new ControlError('bad_request', 'command must be a non-empty argv array of strings');

@@ -17,6 +17,7 @@ export interface ProcessHooks {
 /** A running agent process. */
 export interface AgentProcess {
   pid: number;
+  /** Writes one line to stdin; false once the process has exited or closed stdin. */
   send(line: string): boolean;
   /** Ends the whole process tree: SIGTERM to the group, SIGKILL after a grace period. */
   kill(): Promise<void>;
@@ -72,7 +73,12 @@ export class ProcessManager {
     });
     return {
       pid: child.pid ?? -1,
-      send: (line) => (exited || !child.stdin!.writable ? false : child.stdin!.write(`${line}\n`)),
+      // write() returning false is backpressure, not failure: the line is queued
+      send: (line) => {
+        if (exited || !child.stdin!.writable) return false;
+        child.stdin!.write(`${line}\n`);
+        return true;
+      },
       kill: async () => {
         if (exited) return;
         signalGroup(child, 'SIGTERM');

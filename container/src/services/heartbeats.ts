@@ -5,12 +5,14 @@ export interface HeartbeatTarget {
   inFlight: boolean;
 }
 
+/** Most heartbeat requests in flight at once. */
 const MAX_CONCURRENT = 32;
 const TICK_MS = 500;
 
 /**
  * ONE scheduler for every agent's heartbeat: a single timer, each agent due on its own
- * period; `send` makes the request with that agent's own token at send time.
+ * period; `send` makes the request with that agent's own token at send time. At most
+ * MAX_CONCURRENT requests are in flight, served round-robin, and an agent never has two.
  */
 export class HeartbeatScheduler {
   readonly #targets = new Map<string, HeartbeatTarget>();
@@ -51,9 +53,15 @@ export class HeartbeatScheduler {
 
   #tick(): void {
     const now = this.#now();
+    const due: HeartbeatTarget[] = [];
     for (const target of this.#targets.values()) {
-      if (this.#inFlight >= MAX_CONCURRENT) return;
-      if (target.inFlight || target.nextAt > now) continue;
+      if (due.length >= MAX_CONCURRENT - this.#inFlight) break;
+      if (!target.inFlight && target.nextAt <= now) due.push(target);
+    }
+    for (const target of due) {
+      // to the back of the line: when the bound is saturated, agents are served round-robin
+      this.#targets.delete(target.agentId);
+      this.#targets.set(target.agentId, target);
       target.inFlight = true;
       target.nextAt = now + this.#intervalMs;
       this.#inFlight++;

@@ -75,6 +75,9 @@ describe('agent lifecycle through the control server', () => {
     expect((await c.call('POST', '/agents/start', { ...(await startBody('typed')), role: 'king' })).status).toBe(400);
     expect((await c.call('POST', '/agents/start', { ...(await startBody('typed')), env: { A: 1 } })).status).toBe(400);
     expect((await c.call('POST', '/agents/refresh-tokens', { tokens: 'nope' })).status).toBe(400);
+    for (const agentId of ['..', '../escape', 'a/b', '.hidden']) {
+      expect((await c.call('POST', '/agents/start', { ...(await startBody('typed')), agentId })).status).toBe(400);
+    }
     const listed = await c.call('GET', '/agents');
     expect(JSON.stringify(listed.json)).not.toContain('eyJ');
   });
