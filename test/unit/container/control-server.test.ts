@@ -27,15 +27,19 @@ describe('control server', () => {
   });
 
   it('two agents, one refreshed: both keep heartbeating 2xx, each with its own token', async () => {
-    expect((await start('hb-a')).status).toBe(201);
-    expect((await start('hb-b')).status).toBe(201);
+    const startedAt = now();
+    expect((await start('hb-a', startedAt)).status).toBe(201);
+    expect((await start('hb-b', startedAt)).status).toBe(201);
     await until(() => worker.seen.filter((s) => s.kind === 'heartbeat' && s.pathAgent === 'hb-b').length >= 2, 10_000, 'first heartbeats');
-    const refreshed = await c.call('POST', '/agents/hb-a/refresh-token', { token: await signAgentToken('hb-a', worker.townId, now() + 5) });
+    const refreshed = await c.call('POST', '/agents/hb-a/refresh-token', { token: await signAgentToken('hb-a', worker.townId, startedAt + 5) });
     expect(refreshed.status).toBe(200);
     const mark = worker.seen.length;
     await until(() => ['hb-a', 'hb-b'].every((id) => worker.seen.slice(mark).filter((s) => s.kind === 'heartbeat' && s.pathAgent === id).length >= 3), 10_000, 'heartbeats after the refresh');
     const after = worker.seen.slice(mark).filter((s) => s.kind === 'heartbeat');
     expect(after.every((s) => s.status === 200 && s.tokenAgent === s.pathAgent)).toBe(true);
+    // each read its own agent's token at send time: hb-a the refreshed one, hb-b still its first
+    expect(new Set(after.filter((s) => s.pathAgent === 'hb-a').slice(1).map((s) => s.tokenIat))).toEqual(new Set([startedAt + 5]));
+    expect(new Set(after.filter((s) => s.pathAgent === 'hb-b').map((s) => s.tokenIat))).toEqual(new Set([startedAt]));
     const list = (await c.call('GET', '/agents')).json as Array<{ agentId: string; heartbeatFailures: number; lastHeartbeatOkAt: string }>;
     for (const id of ['hb-a', 'hb-b']) expect(list.find((a) => a.agentId === id)).toMatchObject({ heartbeatFailures: 0 });
     expect(JSON.stringify(list)).not.toMatch(/eyJ/);
@@ -84,7 +88,7 @@ describe('control server', () => {
     await start('quick', now(), { command: [process.execPath, '-e', 'console.log(JSON.stringify({type:"hello"}))'] });
     await until(() => !c.control.agents.get('quick'), 10_000, 'the exited agent to be forgotten');
     const completed = worker.seen.filter((s) => s.kind === 'completed').slice(before);
-    expect(completed).toEqual([{ kind: 'completed', pathAgent: 'quick', tokenAgent: 'quick', status: 200 }]);
+    expect(completed).toEqual([{ kind: 'completed', pathAgent: 'quick', tokenAgent: 'quick', status: 200, tokenIat: expect.any(Number) }]);
     expect([...worker.events.values()].some((e) => (e as { type: string }).type === 'hello')).toBe(true);
     expect(existsSync(`${c.stateDir}/tokens/quick.jwt`)).toBe(false);
   });

@@ -23,7 +23,7 @@ export interface StandInWorker {
   url: string;
   port: number;
   /** Requests by kind, with the agent of the path and of the token. */
-  seen: Array<{ kind: string; pathAgent: string; tokenAgent: string | null; status: number }>;
+  seen: Array<{ kind: string; pathAgent: string; tokenAgent: string | null; status: number; tokenIat?: number }>;
   /** Unique event ids stored, and how many deliveries repeated an id already stored. */
   events: Map<string, unknown>;
   duplicateEvents: number;
@@ -70,10 +70,12 @@ export async function startStandInWorker(townId = 'town-test'): Promise<StandInW
       return send(200, { token: await signAgentToken(pathAgent!, pathTown!, iat), expiresAt: new Date((iat + 600) * 1000).toISOString() });
     }
     let tokenAgent: string | null = null;
+    let tokenIat: number | undefined;
     let status = 200;
     try {
       const { payload } = await jwtVerify(bearer, key, { algorithms: ['HS256'], issuer: 'gastown', audience: 'gastown-agent' });
       tokenAgent = payload.agentId as string;
+      tokenIat = payload.iat;
       if (state.revoked.has(tokenAgent)) throw new Error('revoked');
       if ((payload.iat ?? 0) < state.minIat) throw new errors.JWTExpired('expired', payload);
       if (tokenAgent !== pathAgent || payload.townId !== pathTown) status = 403;
@@ -82,7 +84,7 @@ export async function startStandInWorker(townId = 'town-test'): Promise<StandInW
       const code = err instanceof errors.JWTExpired ? 'token_expired' : (err as Error).message === 'revoked' ? 'token_revoked' : 'token_invalid';
       return send(401, { error: { code, message: 'no' } });
     }
-    state.seen.push({ kind, pathAgent: pathAgent!, tokenAgent, status });
+    state.seen.push({ kind, pathAgent: pathAgent!, tokenAgent, status, tokenIat });
     if (status === 403) return send(403, { error: { code: 'forbidden', message: 'other agent' } });
     if (kind === 'events') {
       let accepted = 0;
