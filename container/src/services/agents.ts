@@ -125,17 +125,25 @@ export class AgentService {
     const command = req.command?.length ? req.command : [process.execPath, BUILTIN_AGENT];
     const record = { ...address, rigId: req.rigId, role: req.role, status: 'running', nonce, outbox, lastHeartbeatOkAt: null, heartbeatFailures: 0 } as AgentRecord;
     const event = (fields: Record<string, unknown>) => outbox.addEvent({ ...fields, id: randomUUID(), type: String(fields.type ?? 'output'), ts: new Date(this.now()).toISOString() });
-    record.process = processes.start(req.agentId, command, env, {
-      onStdoutLine: (line) => {
+    const hooks = {
+      onStdoutLine: (line: string) => {
         const parsed = parseObject(line);
         event(parsed ?? { type: 'output', text: line });
         if (parsed?.type === 'review-complete' && typeof parsed.beadId === 'string') {
           outbox.addCallback('reviewComplete', '/review-complete', { beadId: parsed.beadId, outcome: parsed.outcome === 'rejected' ? 'rejected' : 'merged' });
         }
       },
-      onStderrLine: (line) => event({ type: 'stderr', text: line.slice(0, 4_000) }),
-      onExit: (code, signal) => this.#exited(record, code, signal),
-    });
+      onStderrLine: (line: string) => event({ type: 'stderr', text: line.slice(0, 4_000) }),
+      onExit: (code: number | null, signal: NodeJS.Signals | null) => this.#exited(record, code, signal),
+    };
+    try {
+      record.process = processes.start(req.agentId, command, env, hooks);
+    } catch (err) {
+      // spawn throws synchronously on arguments it cannot pass (e.g. a NUL byte): nothing stays registered
+      outbox.close('stopped');
+      this.#forget(record);
+      return { status: 400, agentId: req.agentId, error: `cannot start the command: ${(err as NodeJS.ErrnoException).code ?? 'invalid arguments'}` };
+    }
     record.pid = record.process.pid;
     this.#agents.set(req.agentId, record);
     this.heartbeats.add(req.agentId);

@@ -1,9 +1,18 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONTROL_SECRET, IDLE_COMMAND, startControl, until } from './harness.ts';
 import { signAgentToken, startStandInWorker, type StandInWorker } from './stand-in-worker.ts';
 
 const now = () => Math.floor(Date.now() / 1000);
+
+/** Running (a killed orphan may linger as a zombie until init reaps it: that counts as dead). */
+function alive(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
 
 /** Echoes each stdin line back as an event, and stays alive until stdin closes. */
 const ECHO = [process.execPath, '-e', `require('readline').createInterface({input: process.stdin}).on('line', (l) => console.log(JSON.stringify({type: 'echo', line: l})));`];
@@ -59,6 +68,16 @@ describe('agent lifecycle through the control server', () => {
     expect(eventsOf('echo').map((e) => JSON.parse(e.line as string).text)).toEqual(['hello there', 'again']);
   });
 
+  it('stop ends the whole process tree, grandchildren included', async () => {
+    const PARENT = `const { spawn } = require('child_process'); const g = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' }); console.log(JSON.stringify({ type: 'grandchild', pid: g.pid })); process.stdin.resume();`;
+    await c.call('POST', '/agents/start', await startBody('tree', now(), { command: [process.execPath, '-e', PARENT] }));
+    await until(() => eventsOf('grandchild').length > 0, 10_000, 'the grandchild pid');
+    const pid = eventsOf('grandchild')[0]!.pid as number;
+    expect(alive(pid)).toBe(true);
+    expect((await c.call('POST', '/agents/tree/stop')).status).toBe(200);
+    await until(() => !alive(pid), 5_000, 'the grandchild to be gone');
+  });
+
   it('errors are JSON: 401 with WWW-Authenticate, 404 unknown agent, 413 over 1 MiB, 400 bad types', async () => {
     const res = await fetch(`${c.url}/agents`, { headers: { authorization: 'Bearer nope' } });
     expect(res.status).toBe(401);
@@ -75,6 +94,11 @@ describe('agent lifecycle through the control server', () => {
     expect((await c.call('POST', '/agents/start', { ...(await startBody('typed')), role: 'king' })).status).toBe(400);
     expect((await c.call('POST', '/agents/start', { ...(await startBody('typed')), env: { A: 1 } })).status).toBe(400);
     expect((await c.call('POST', '/agents/refresh-tokens', { tokens: 'nope' })).status).toBe(400);
+    const unspawnable = await c.call('POST', '/agents/start', await startBody('nul', now(), { command: [process.execPath, '-e', 'x\u0000y'] }));
+    expect(unspawnable.status).toBe(400);
+    expect(c.control.agents.get('nul')).toBeUndefined();
+    expect(c.control.tokens.token('nul')).toBeNull();
+    expect(existsSync(`${c.stateDir}/tokens/nul.jwt`)).toBe(false);
     for (const agentId of ['..', '../escape', 'a/b', '.hidden']) {
       expect((await c.call('POST', '/agents/start', { ...(await startBody('typed')), agentId })).status).toBe(400);
     }
