@@ -31,7 +31,7 @@ export async function benchVerifyMicro(ms = 2_000): Promise<{ productionOps: num
 }
 
 /** The same heartbeat route in real workerd: verified, bare, raw secret. Rounds interleave the variants. */
-export async function benchAuthRoute(seconds = 3, rounds = 3, concurrency = 16): Promise<{ route: Record<'verified' | 'bare' | 'raw-secret', number>; verifyUs: { production: number; 'cached-key': number; raw: number } }> {
+export async function benchAuthRoute(seconds = 3, rounds = 3, concurrency = 16): Promise<{ route: Record<'verified' | 'bare' | 'raw-secret', number>; verifyUs: { production: number; 'cached-key': number; raw: number }; roundRatios: number[] }> {
   const standIn = await startStandIn(CONTROL);
   const worker = await startWranglerDev('bench/wrangler.toml', {
     GASTOWN_JWT_SECRET: SECRET,
@@ -55,8 +55,14 @@ export async function benchAuthRoute(seconds = 3, rounds = 3, concurrency = 16):
     };
     for (const v of variants) await throughput(call(v), concurrency, 500);
     const totals = { verified: 0, bare: 0, 'raw-secret': 0 };
+    const roundRatios: number[] = [];
     for (let r = 0; r < rounds; r++) {
-      for (const v of variants) totals[v] += (await throughput(call(v), concurrency, seconds * 1000)) / rounds;
+      const round = { verified: 0, bare: 0, 'raw-secret': 0 };
+      for (const v of variants) {
+        round[v] = await throughput(call(v), concurrency, seconds * 1000);
+        totals[v] += round[v] / rounds;
+      }
+      roundRatios.push(round.verified / round.bare);
     }
     const loop = async (mode: string, n: number) => {
       const t0 = performance.now();
@@ -72,7 +78,7 @@ export async function benchAuthRoute(seconds = 3, rounds = 3, concurrency = 16):
     for (let r = 0; r < rounds; r++) {
       for (const mode of modes) verifyUs[mode] += (((await loop(mode, n)) - (await loop(mode, 0))) * 1000) / n / rounds;
     }
-    return { route: totals, verifyUs };
+    return { route: totals, verifyUs, roundRatios };
   } finally {
     await worker.stop();
     await standIn.close();
