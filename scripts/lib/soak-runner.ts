@@ -138,7 +138,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     const stored = view.agents.reduce((n: number, a: { eventsStored: number }) => n + a.eventsStored, 0);
     const refreshes = view.agents.reduce((n: number, a: { refreshCount: number }) => n + a.refreshCount, 0);
     const r = total.responses ?? {};
-    const ev = { queued: total.eventsQueued ?? 0, delivered: total.eventsDelivered ?? 0, droppedOverflow: total.eventsDropped ?? 0, droppedRevoked: total.eventsDroppedRevoked ?? 0 };
+    const ev = { queued: total.eventsQueued ?? 0, delivered: total.eventsDelivered ?? 0, droppedOverflow: total.eventsDropped ?? 0, droppedRevoked: (total.eventsDroppedRevoked ?? 0) + (total.eventsDroppedStopped ?? 0) };
     return {
       options: { agents: options.agents, minutes: options.minutes, ttl: options.ttl, faults: options.faults },
       durationSeconds: Math.round((Date.now() - started) / 1000),
