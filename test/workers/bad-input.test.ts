@@ -3,12 +3,12 @@ import { api, dispatch, newTown, standIn } from './helpers';
 
 describe('bad input gets a JSON error and changes nothing', () => {
   it.each([
-    ['malformed JSON', { raw: '{"name": ' }, 400, 'bad_request'],
-    ['wrong type', { body: { name: 42 } }, 400, 'bad_request'],
-    ['unknown field', { body: { name: 'x', admin: true } }, 400, 'bad_request'],
-    ['array body', { body: ['x'] }, 400, 'bad_request'],
-    ['2 MB body', { raw: JSON.stringify({ name: 'x'.repeat(2 * 1024 * 1024) }) }, 413, 'too_large'],
-  ])('POST /api/towns/:id/rigs with %s → %i', async (_n, init, status, code) => {
+    ['malformed JSON', 400, 'bad_request', { raw: '{"name": ' }],
+    ['wrong type', 400, 'bad_request', { body: { name: 42 } }],
+    ['unknown field', 400, 'bad_request', { body: { name: 'x', admin: true } }],
+    ['array body', 400, 'bad_request', { body: ['x'] }],
+    ['2 MB body', 413, 'too_large', { raw: JSON.stringify({ name: 'x'.repeat(2 * 1024 * 1024) }) }],
+  ])('POST /api/towns/:id/rigs with %s → %i %s', async (_n, status, code, init) => {
     const t = await newTown();
     const before = (await api(`/api/towns/${t.townId}`, { token: t.token })).json;
     const res = await api(`/api/towns/${t.townId}/rigs`, { token: t.token, ...init });
