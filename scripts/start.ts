@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { ensureDevVars, withEnvOverrides } from './lib/dev-secrets.ts';
 import { GastownApi } from './lib/gastown-api.ts';
 import { ROOT, startLocalTown } from './lib/local-town.ts';
+import { parseRefreshPass } from './lib/worker-log.ts';
 
 const port = Number(process.env.PORT ?? 8787);
 const containerPort = Number(process.env.CONTAINER_PORT ?? 8080);
@@ -30,8 +31,11 @@ const town = await startLocalTown({
   vars,
   stateDir,
   onLine(source, line) {
-    const pass = /"msg":"refresh pass".*"refreshed":(\d+),"failed":(\d+),"restarted":(\d+),"subrequests":(\d+)/.exec(line);
-    if (pass) say(`token refresh pass: ${pass[1]} refreshed, ${pass[2]} failed (retry scheduled), ${pass[3]} restarted, ${pass[4]} request(s) to the container`);
+    const pass = parseRefreshPass(line);
+    if (pass) {
+      const checks = pass.stallChecks > 0 ? ` (${pass.stallChecks} silent agent(s) checked for)` : '';
+      say(`token refresh pass: ${pass.refreshed} refreshed, ${pass.failed} failed (retry scheduled), ${pass.restarted} restarted${checks}, ${pass.subrequests} request(s) to the container`);
+    }
     else if (process.env.GASTOWN_VERBOSE || (/error|failed|\bwarn/i.test(line) && !OFFLINE_NOISE.test(line))) console.log(`[${source}] ${line}`);
   },
 });

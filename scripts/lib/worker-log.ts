@@ -27,3 +27,24 @@ export function workerStatusCounter(): { counts: StatusCounts; feed(line: string
     },
   };
 }
+
+/** A TownDO refresh pass as the Worker logs it (`{"msg":"refresh pass", ...}`). */
+export interface RefreshPassLine {
+  refreshed: number;
+  failed: number;
+  restarted: number;
+  stallChecks: number;
+  subrequests: number;
+}
+
+/** The refresh pass a Worker log line reports, or null for any other line. */
+export function parseRefreshPass(line: string): RefreshPassLine | null {
+  const start = line.indexOf('{"msg":"refresh pass"');
+  if (start < 0) return null;
+  try {
+    const pass = JSON.parse(line.slice(start)) as Partial<RefreshPassLine>;
+    return { refreshed: pass.refreshed ?? 0, failed: pass.failed ?? 0, restarted: pass.restarted ?? 0, stallChecks: pass.stallChecks ?? 0, subrequests: pass.subrequests ?? 0 };
+  } catch {
+    return null;
+  }
+}

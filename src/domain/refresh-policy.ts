@@ -61,6 +61,11 @@ export function alarmRetryDelayMs(failures: number): number {
   return Math.min(60_000, 1_000 * 2 ** Math.max(0, failures - 1));
 }
 
+/** When a live agent last seen at `seenAtMs` is checked for, if it stays silent: when it would show as stalled. */
+export function stallCheckAt(seenAtMs: number, stallAfterSeconds: number): number {
+  return seenAtMs + stallAfterSeconds * 1000;
+}
+
 /** Status shown for an agent: live agents silent for longer than the stall window are `stalled`. */
 export function displayStatus(status: string, lastSeenAtMs: number, nowMs: number, stallAfterSeconds: number): string {
   if (isLive(status) && status !== 'starting' && nowMs - lastSeenAtMs > stallAfterSeconds * 1000) return 'stalled';

@@ -189,7 +189,7 @@ export class TownDO extends DurableObject<Env> {
       if (this.#ctx.towns.get()) {
         const report = await refreshPass(this.#ctx);
         if (report.results.length > 0) {
-          console.log(JSON.stringify({ msg: 'refresh pass', town: this.#ctx.towns.get()?.id, refreshed: report.refreshed, failed: report.failed, restarted: report.restarted, subrequests: report.subrequests }));
+          console.log(JSON.stringify({ msg: 'refresh pass', town: this.#ctx.towns.get()?.id, refreshed: report.refreshed, failed: report.failed, restarted: report.restarted, stallChecks: report.stallChecks, subrequests: report.subrequests }));
         }
       }
       this.#ctx.towns.setCounter(ALARM_FAILURES, 0);

@@ -1,4 +1,4 @@
-import { isLive } from '../domain/refresh-policy';
+import { isLive, stallCheckAt } from '../domain/refresh-policy';
 import type { AgentClaims } from '../domain/tokens';
 import { AppError } from '../errors';
 import type { AgentRow } from '../storage/agent-store';
@@ -23,7 +23,9 @@ export function authorizeAgent(ctx: TownContext, claims: AgentClaims): AgentRow 
 export function heartbeat(ctx: TownContext, claims: AgentClaims, body: { status?: 'working' | 'idle'; detail?: string }) {
   const agent = authorizeAgent(ctx, claims);
   const now = ctx.now();
-  if (isLive(agent.status)) ctx.agents.recordHeartbeat(agent.id, body.status ?? 'working', body.detail ?? null, now);
+  if (isLive(agent.status)) {
+    ctx.agents.recordHeartbeat(agent.id, body.status ?? 'working', body.detail ?? null, now, stallCheckAt(now, ctx.config.stallAfterSeconds));
+  }
   return { ok: true, agentId: agent.id, status: ctx.agents.get(agent.id)!.status, at: new Date(now).toISOString() };
 }
 

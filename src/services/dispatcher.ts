@@ -1,4 +1,4 @@
-import { isLive, nextRefreshAt } from '../domain/refresh-policy';
+import { isLive, nextRefreshAt, stallCheckAt } from '../domain/refresh-policy';
 import { sha256Hex } from '../domain/signing-keys';
 import { AppError } from '../errors';
 import type { AgentRow, Role } from '../storage/agent-store';
@@ -82,7 +82,7 @@ export async function dispatch(ctx: TownContext, agentId: string, options: Dispa
     throw new AppError('conflict', `agent ${agent.id} was stopped while starting`);
   }
   const now = ctx.now();
-  ctx.agents.markStarted(agent.id, minted.expiresAt, now, nextRefreshAt(now, periodMs(ctx), ctx.random()));
+  ctx.agents.markStarted(agent.id, minted.expiresAt, now, nextRefreshAt(now, periodMs(ctx), ctx.random()), stallCheckAt(now, ctx.config.stallAfterSeconds));
   ctx.emit('agent.started', { agentId: agent.id, role: agent.role, rigId: agent.rigId, beadId: agent.beadId });
   await ctx.rearm();
   return ctx.agents.get(agent.id)!;

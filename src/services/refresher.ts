@@ -1,4 +1,4 @@
-import { dueHorizon, retryAt } from '../domain/refresh-policy';
+import { dueHorizon, retryAt, stallCheckAt } from '../domain/refresh-policy';
 import type { AgentRow } from '../storage/agent-store';
 import { mintFor, periodMs, recordDelivered } from './agent-tokens';
 import { revive } from './dispatcher';
@@ -17,6 +17,8 @@ export interface RefreshPassReport {
   refreshed: number;
   failed: number;
   restarted: number;
+  /** Agents pushed early because they fell silent (a stall check): those the container lost are restarted. */
+  stallChecks: number;
   subrequests: number;
   results: RefreshOutcome[];
 }
@@ -27,12 +29,21 @@ export interface RefreshPassReport {
  *  - 200, or 409 (it already holds a token at least as new): delivered;
  *  - 404: the container lost the agent (it restarted): the agent is started again;
  *  - anything else or no answer: retried with capped backoff while the old token works.
+ * A live agent silent for the stall window is due too (a stall check): the push tells
+ * whether the container still has it, so agents a restarted container lost come back
+ * within a stall window, not at their next refresh. A silent agent the container still
+ * holds is checked again one stall window later.
  */
 export async function refreshPass(ctx: TownContext, options: { force?: boolean } = {}): Promise<RefreshPassReport> {
   const now = ctx.now();
-  const due = options.force ? ctx.agents.live() : ctx.agents.dueForRefresh(dueHorizon(now, periodMs(ctx)));
-  const report: RefreshPassReport = { refreshed: 0, failed: 0, restarted: 0, subrequests: 0, results: [] };
+  const due = options.force ? ctx.agents.live() : ctx.agents.dueForRefresh(dueHorizon(now, periodMs(ctx)), now);
+  const report: RefreshPassReport = { refreshed: 0, failed: 0, restarted: 0, stallChecks: 0, subrequests: 0, results: [] };
   if (due.length === 0) return report;
+  for (const agent of due) {
+    if (agent.stallCheckAt === null || agent.stallCheckAt > now) continue;
+    report.stallChecks++;
+    ctx.agents.setStallCheck(agent.id, stallCheckAt(now, ctx.config.stallAfterSeconds));
+  }
 
   const requestsBefore = ctx.control.requests;
   const minted = new Map<string, { agent: AgentRow; expiresAt: number; token: string }>();
@@ -80,7 +91,7 @@ export async function refreshPass(ctx: TownContext, options: { force?: boolean }
     }
   }
   report.subrequests = ctx.control.requests - requestsBefore;
-  ctx.emit('tokens.refreshed', { refreshed: report.refreshed, failed: report.failed, restarted: report.restarted, subrequests: report.subrequests });
+  ctx.emit('tokens.refreshed', { refreshed: report.refreshed, failed: report.failed, restarted: report.restarted, stallChecks: report.stallChecks, subrequests: report.subrequests });
   return report;
 }
 

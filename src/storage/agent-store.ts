@@ -18,6 +18,8 @@ export interface AgentRow {
   nextRefreshAt: number | null;
   refreshFailures: number;
   lastHeartbeatAt: number | null;
+  /** When a silent agent is next checked for in the container (see the refresher). */
+  stallCheckAt: number | null;
   heartbeatDetail: string | null;
   remintWindowStart: number | null;
   remintCount: number;
@@ -31,7 +33,7 @@ export interface AgentRow {
 const COLUMNS = `id, rig_id AS rigId, role, status, bead_id AS beadId, command, token_gen AS tokenGen,
   token_expires_at AS tokenExpiresAt, token_refreshed_at AS tokenRefreshedAt, refresh_count AS refreshCount,
   next_refresh_at AS nextRefreshAt, refresh_failures AS refreshFailures, last_heartbeat_at AS lastHeartbeatAt,
-  heartbeat_detail AS heartbeatDetail, remint_window_start AS remintWindowStart, remint_count AS remintCount,
+  stall_check_at AS stallCheckAt, heartbeat_detail AS heartbeatDetail, remint_window_start AS remintWindowStart, remint_count AS remintCount,
   events_stored AS eventsStored, summary, created_at AS createdAt, started_at AS startedAt, ended_at AS endedAt`;
 
 const LIVE = `status IN ('starting', 'working', 'idle')`;
@@ -74,17 +76,26 @@ export class AgentStore {
     return this.#sql.one<AgentRow>(`SELECT ${COLUMNS} FROM agents WHERE role = ? ORDER BY created_at DESC LIMIT 1`, role);
   }
 
-  /** Live agents whose refresh is due before `horizon`. */
-  dueForRefresh(horizon: number): AgentRow[] {
+  /** Live agents whose refresh is due before `horizon`, or whose stall check is due by `now`. */
+  dueForRefresh(horizon: number, now: number): AgentRow[] {
     return this.#sql.all<AgentRow>(
-      `SELECT ${COLUMNS} FROM agents WHERE ${LIVE} AND next_refresh_at IS NOT NULL AND next_refresh_at <= ? ORDER BY next_refresh_at`,
-      horizon,
+      `SELECT ${COLUMNS} FROM agents WHERE ${LIVE} AND (next_refresh_at <= ? OR stall_check_at <= ?) ORDER BY next_refresh_at`,
+      horizon, now,
     );
   }
 
-  /** The earliest scheduled refresh among live agents, or null when none is live. */
+  /** The earliest scheduled refresh or stall check among live agents, or null when none is live. */
   earliestRefresh(): number | null {
-    return this.#sql.one<{ at: number | null }>(`SELECT MIN(next_refresh_at) AS at FROM agents WHERE ${LIVE}`)?.at ?? null;
+    const row = this.#sql.one<{ refresh: number | null; stall: number | null }>(
+      `SELECT MIN(next_refresh_at) AS refresh, MIN(stall_check_at) AS stall FROM agents WHERE ${LIVE}`,
+    );
+    const times = [row?.refresh, row?.stall].filter((t): t is number => typeof t === 'number');
+    return times.length > 0 ? Math.min(...times) : null;
+  }
+
+  /** Schedules the next stall check (after a probe found the silent agent still there). */
+  setStallCheck(id: string, at: number): void {
+    this.#sql.run(`UPDATE agents SET stall_check_at = ? WHERE id = ?`, at, id);
   }
 
   /** Records a token the container accepted. */
@@ -102,11 +113,11 @@ export class AgentStore {
   }
 
   /** Marks an agent started in the container with its first token. */
-  markStarted(id: string, expiresAt: number, now: number, nextRefreshAt: number): void {
+  markStarted(id: string, expiresAt: number, now: number, nextRefreshAt: number, stallCheckAt: number): void {
     this.#sql.run(
       `UPDATE agents SET status = 'working', started_at = ?, token_expires_at = ?, token_refreshed_at = ?,
-        next_refresh_at = ?, refresh_failures = 0, last_heartbeat_at = NULL, ended_at = NULL WHERE id = ?`,
-      now, expiresAt, now, nextRefreshAt, id,
+        next_refresh_at = ?, stall_check_at = ?, refresh_failures = 0, last_heartbeat_at = NULL, ended_at = NULL WHERE id = ?`,
+      now, expiresAt, now, nextRefreshAt, stallCheckAt, id,
     );
   }
 
@@ -118,16 +129,17 @@ export class AgentStore {
   /** Ends an agent. `revoke` bumps its token generation, which kills every token minted before. */
   end(id: string, status: 'exited' | 'failed' | 'stopped', now: number, summary: string | null, revoke: boolean): void {
     this.#sql.run(
-      `UPDATE agents SET status = ?, ended_at = ?, next_refresh_at = NULL, summary = COALESCE(?, summary),
+      `UPDATE agents SET status = ?, ended_at = ?, next_refresh_at = NULL, stall_check_at = NULL, summary = COALESCE(?, summary),
         token_gen = token_gen + ? WHERE id = ?`,
       status, now, summary, revoke ? 1 : 0, id,
     );
   }
 
-  recordHeartbeat(id: string, status: 'working' | 'idle', detail: string | null, now: number): void {
+  /** A heartbeat from a live agent; pushes its stall check to `stallCheckAt`. */
+  recordHeartbeat(id: string, status: 'working' | 'idle', detail: string | null, now: number, stallCheckAt: number): void {
     this.#sql.run(
-      `UPDATE agents SET last_heartbeat_at = ?, heartbeat_detail = ?, status = CASE WHEN ${LIVE} THEN ? ELSE status END WHERE id = ?`,
-      now, detail, status, id,
+      `UPDATE agents SET last_heartbeat_at = ?, heartbeat_detail = ?, status = ?, stall_check_at = ? WHERE id = ? AND ${LIVE}`,
+      now, detail, status, stallCheckAt, id,
     );
   }
 
