@@ -135,6 +135,24 @@ export class TownDO extends DurableObject<Env> {
     });
   }
 
+  // ---- container-facing ----
+
+  /**
+   * The town's container stopped (TownContainer.onStop): whatever it ran is gone. Every
+   * live agent is checked for at once, through the alarm's stall check, which starts
+   * again the ones the new container does not have. With no live agent, nothing happens.
+   */
+  async containerStopped(info: { exitCode: number; reason: string }) {
+    return toResult(async () => {
+      const now = Date.now();
+      const live = this.#ctx.agents.live().filter((a) => a.status !== 'starting');
+      for (const agent of live) this.#ctx.agents.setStallCheck(agent.id, now);
+      console.log(JSON.stringify({ msg: 'container stopped', town: this.#ctx.towns.get()?.id ?? null, exitCode: info.exitCode, reason: info.reason, liveAgents: live.length }));
+      if (live.length > 0) await this.#rearm();
+      return { liveAgents: live.length };
+    });
+  }
+
   // ---- agent-facing (claims verified by the middleware; revocation checked here) ----
 
   async heartbeat(claims: AgentClaims, body: { status?: 'working' | 'idle'; detail?: string }) {

@@ -1,6 +1,7 @@
 import { env } from 'cloudflare:workers';
 import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
+import { reportContainerStopped } from '../../src/services/container-lifecycle';
 import { api, dispatch, newTown, standIn } from './helpers';
 
 const STALL_AFTER_MS = 120_000; // wrangler.toml
@@ -85,5 +86,36 @@ describe('the stall check: agents a restarted container lost come back within a 
     expect((await standIn.log(t.townId)).length).toBe(logBefore + 1);
     const alarm = await runInDurableObject(stubOf(t.townId), (_i, state) => state.storage.getAlarm());
     expect(alarm).toBe(row!.stallCheckAt);
+  });
+});
+
+describe('a stopped container', () => {
+  it('makes the TownDO check for every live agent at once; the ones lost are started again', async () => {
+    const t = await newTown();
+    const ids = [await dispatch(t), await dispatch(t, 'refinery')];
+    await standIn.forget(t.townId);
+    const logBefore = (await standIn.log(t.townId)).length;
+
+    // what TownContainer.onStop does when the container exits (the class itself needs a container runtime)
+    await reportContainerStopped(env, t.townId, { exitCode: 137, reason: 'runtime_signal' });
+    const alarm = await runInDurableObject(stubOf(t.townId), (_i, state) => state.storage.getAlarm());
+    expect(alarm).toBeLessThanOrEqual(Date.now());
+    await runDurableObjectAlarm(stubOf(t.townId));
+
+    const pass = (await standIn.log(t.townId)).slice(logBefore);
+    expect(pass[0]!.path).toBe('/agents/refresh-tokens');
+    expect(pass[0]!.agentIds.sort()).toEqual([...ids].sort());
+    expect(pass.filter((l) => l.path === '/agents/start').flatMap((l) => l.agentIds).sort()).toEqual([...ids].sort());
+    for (const id of ids) {
+      const token = await standIn.heldToken(t.townId, id);
+      expect((await api(`/api/towns/${t.townId}/agents/${id}/heartbeat`, { token, body: {} })).status).toBe(200);
+    }
+  });
+
+  it('with no live agent, changes nothing and arms no alarm', async () => {
+    const t = await newTown();
+    const result = await stubOf(t.townId).containerStopped({ exitCode: 0, reason: 'exit' });
+    expect(result).toEqual({ ok: true, value: { liveAgents: 0 } });
+    expect(await runInDurableObject(stubOf(t.townId), (_i, state) => state.storage.getAlarm())).toBeNull();
   });
 });
