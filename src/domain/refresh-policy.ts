@@ -56,9 +56,12 @@ export function dueHorizon(nowMs: number, periodMs: number): number {
   return nowMs + Math.max(1_000, Math.round(periodMs * COALESCE_FRACTION));
 }
 
+/** Longest the alarm backs off after passes that threw. */
+export const ALARM_RETRY_CAP_MS = 60_000;
+
 /** Backoff of the alarm itself after a pass that threw (consecutive failures). */
 export function alarmRetryDelayMs(failures: number): number {
-  return Math.min(60_000, 1_000 * 2 ** Math.max(0, failures - 1));
+  return Math.min(ALARM_RETRY_CAP_MS, 1_000 * 2 ** Math.max(0, failures - 1));
 }
 
 /** When a live agent last seen at `seenAtMs` is checked for, if it stays silent: when it would show as stalled. */

@@ -1,6 +1,6 @@
 import { DurableObject } from 'cloudflare:workers';
 import { readConfig, type GastownConfig } from '../domain/config';
-import { alarmRetryDelayMs } from '../domain/refresh-policy';
+import { ALARM_RETRY_CAP_MS, alarmRetryDelayMs } from '../domain/refresh-policy';
 import { keyRing } from '../domain/signing-keys';
 import type { AgentClaims } from '../domain/tokens';
 import type { Env } from '../env';
@@ -42,9 +42,6 @@ export class TownDO extends DurableObject<Env> {
 
   constructor(state: DurableObjectState, env: Env) {
     super(state, env);
-    state.blockConcurrencyWhile(async () => {
-      applyMigrations(state.storage, TOWN_MIGRATIONS);
-    });
     const sql = new Sql(state.storage.sql);
     const events = new EventStore(sql);
     const config = readConfig(env);
@@ -62,6 +59,11 @@ export class TownDO extends DurableObject<Env> {
       emit: (type, data) => this.#hub.publish(events.appendTownEvent(type, data, Date.now())),
       rearm: () => this.#rearm(),
     };
+    state.blockConcurrencyWhile(async () => {
+      applyMigrations(state.storage, TOWN_MIGRATIONS);
+      // an alarm stored under an older schedule (or lost) must not leave a due agent waiting
+      await this.#ensureAlarm(ALARM_RETRY_CAP_MS);
+    });
   }
 
   // ---- user-facing ----
@@ -158,7 +160,7 @@ export class TownDO extends DurableObject<Env> {
   async heartbeat(claims: AgentClaims, body: { status?: 'working' | 'idle'; detail?: string }) {
     return toResult(async () => {
       const result = agentApi.heartbeat(this.#ctx, claims, body);
-      await this.#rearmIfMissing();
+      await this.#ensureAlarm(Number.POSITIVE_INFINITY);
       return result;
     });
   }
@@ -243,11 +245,16 @@ export class TownDO extends DurableObject<Env> {
   }
 
   /**
-   * Self-healing: a live town must have an alarm. Checked on heartbeats (cheap: the alarm
-   * time is cached by the runtime), so a lost alarm is re-armed within a heartbeat period.
+   * Self-healing: a live town must have an alarm, and not one later than its earliest due
+   * work by more than `slackMs` (an alarm backing off after failed passes is that late on
+   * purpose). Checked on heartbeats (cheap: the runtime caches the alarm time), so a lost
+   * alarm is re-armed within a heartbeat period, and whenever the object wakes.
    */
-  async #rearmIfMissing(): Promise<void> {
-    if ((await this.ctx.storage.getAlarm()) === null && this.#ctx.agents.earliestRefresh() !== null) await this.#rearm();
+  async #ensureAlarm(slackMs: number): Promise<void> {
+    const earliest = this.#ctx.agents.earliestRefresh();
+    if (earliest === null) return;
+    const alarm = await this.ctx.storage.getAlarm();
+    if (alarm === null || alarm > earliest + slackMs) await this.#rearm();
   }
 
   #owned(call: UserCall): void {

@@ -131,7 +131,7 @@ describe('a failed push', () => {
     // Push the retry out of reach of the real clock, then evict: nothing may be lost.
     const retryAtMs = Date.now() + 600_000;
     await runInDurableObject(stubOf(t.townId), async (_i, state) => {
-      state.storage.sql.exec(`UPDATE agents SET next_refresh_at = ?`, retryAtMs);
+      state.storage.sql.exec(`UPDATE agents SET next_refresh_at = ?, stall_check_at = ?`, retryAtMs, retryAtMs);
       await state.storage.setAlarm(retryAtMs);
     });
     await evictDurableObject(stubOf(t.townId));

@@ -1,5 +1,5 @@
 import { env } from 'cloudflare:workers';
-import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
+import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { reportContainerStopped } from '../../src/services/container-lifecycle';
 import { api, dispatch, newTown, standIn } from './helpers';
@@ -86,6 +86,31 @@ describe('the stall check: agents a restarted container lost come back within a 
     expect((await standIn.log(t.townId)).length).toBe(logBefore + 1);
     const alarm = await runInDurableObject(stubOf(t.townId), (_i, state) => state.storage.getAlarm());
     expect(alarm).toBe(row!.stallCheckAt);
+  });
+});
+
+describe('an alarm later than the due work', () => {
+  it('is pulled in when the object wakes (an alarm stored under an older schedule never leaves a due agent waiting)', async () => {
+    const t = await newTown();
+    const id = await dispatch(t);
+    const hourAway = Date.now() + 3_600_000;
+    await runInDurableObject(stubOf(t.townId), (_i, state) => state.storage.setAlarm(hourAway));
+    await fallSilent(t.townId, [id]);
+    await evictDurableObject(stubOf(t.townId));
+
+    const logBefore = (await standIn.log(t.townId)).length;
+    expect((await api(`/api/towns/${t.townId}`, { token: t.token })).status).toBe(200);
+
+    // the pulled-in alarm fires by itself and checks the silent agent, an hour early
+    const deadline = Date.now() + 10_000;
+    let pushes: string[][] = [];
+    while (Date.now() < deadline && pushes.length === 0) {
+      pushes = (await standIn.log(t.townId)).slice(logBefore).filter((l) => l.path === '/agents/refresh-tokens').map((l) => l.agentIds);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(pushes).toEqual([[id]]);
+    const alarm = await runInDurableObject(stubOf(t.townId), (_i, state) => state.storage.getAlarm());
+    expect(alarm).toBeLessThan(hourAway);
   });
 });
 
