@@ -4,6 +4,7 @@ import type { ControlConfig } from '../config.ts';
 import type { AgentProcess, ProcessManager } from '../managers/process-manager.ts';
 import type { TokenFiles } from '../managers/token-file.ts';
 import type { OfferResult, TokenStore } from '../managers/token-store.ts';
+import { FailureStreak } from './failure-streak.ts';
 import { HeartbeatScheduler } from './heartbeats.ts';
 import { Outbox } from './outbox.ts';
 import { Reminter } from './reminter.ts';
@@ -35,7 +36,7 @@ interface AgentRecord extends AgentAddress {
   nonce: string;
   outbox: Outbox;
   lastHeartbeatOkAt: number | null;
-  heartbeatFailures: number;
+  heartbeats: FailureStreak;
 }
 
 /** Managers the service composes. */
@@ -123,7 +124,7 @@ export class AgentService {
     const address = { agentId: req.agentId, townId: req.townId, apiUrl: req.apiUrl };
     const outbox = new Outbox(address, this.#client, stats);
     const command = req.command?.length ? req.command : [process.execPath, BUILTIN_AGENT];
-    const record = { ...address, rigId: req.rigId, role: req.role, status: 'running', nonce, outbox, lastHeartbeatOkAt: null, heartbeatFailures: 0 } as AgentRecord;
+    const record = { ...address, rigId: req.rigId, role: req.role, status: 'running', nonce, outbox, lastHeartbeatOkAt: null, heartbeats: new FailureStreak('heartbeats', address) } as AgentRecord;
     const event = (fields: Record<string, unknown>) => outbox.addEvent({ ...fields, id: randomUUID(), type: String(fields.type ?? 'output'), ts: new Date(this.now()).toISOString() });
     const hooks = {
       onStdoutLine: (line: string) => {
@@ -216,8 +217,11 @@ export class AgentService {
         tokenExpiresAt: claims ? new Date(claims.exp * 1000).toISOString() : null,
         tokenAcceptedAt: toIso(this.#deps.tokens.acceptedAt(a.agentId)),
         lastHeartbeatOkAt: toIso(a.lastHeartbeatOkAt),
-        heartbeatFailures: a.heartbeatFailures,
+        heartbeatFailures: a.heartbeats.failures,
+        lastHeartbeatFailure: a.heartbeats.last,
         pendingDeliveries: a.outbox.pending,
+        deliveryFailures: a.outbox.failures.failures,
+        lastDeliveryFailure: a.outbox.failures.last,
       };
     });
   }
@@ -250,9 +254,9 @@ export class AgentService {
     const ok = reply.status >= 200 && reply.status < 300;
     if (ok) {
       record.lastHeartbeatOkAt = this.now();
-      record.heartbeatFailures = 0;
+      record.heartbeats.succeeded();
     } else {
-      record.heartbeatFailures++;
+      record.heartbeats.failed(reply, this.now());
     }
     return ok;
   }

@@ -1,4 +1,5 @@
 import { backoffDelayMs, type BackoffOptions } from '../domain/backoff.ts';
+import { FailureStreak } from './failure-streak.ts';
 import type { Stats } from './stats.ts';
 import type { AgentAddress, WorkerReply } from './worker-client.ts';
 
@@ -57,9 +58,12 @@ export class Outbox {
   #attempt = 0;
   #wake: (() => void) | null = null;
   #onDrained: (() => void) | null = null;
+  /** Consecutive failed attempts, logged when a streak starts and ends. */
+  readonly failures: FailureStreak;
 
   constructor(agent: AgentAddress, client: DeliveryClient, stats: Stats, backoff?: BackoffOptions) {
     this.#agent = agent;
+    this.failures = new FailureStreak('deliveries', agent);
     this.#client = client;
     this.#stats = stats;
     this.#backoff = backoff;
@@ -168,8 +172,10 @@ export class Outbox {
       if (reply.status >= 200 && reply.status < 300) {
         accepted();
         this.#attempt = 0;
+        this.failures.succeeded();
         continue;
       }
+      this.failures.failed(reply, Date.now());
       if ((reply.status === 401 && reply.code === 'token_revoked') || reply.code === 'no_token') {
         // a revoked agent (or one whose token is forgotten) can never deliver again
         console.warn(JSON.stringify({ msg: 'deliveries ended: token revoked', agentId: this.#agent.agentId, dropped: this.#events.length }));

@@ -13,6 +13,8 @@ export interface AgentAddress {
 export interface WorkerReply {
   status: number;
   code?: string;
+  /** Why there was no answer (status 0): `timeout` or the network error's code, e.g. ECONNREFUSED. */
+  detail?: string;
   body: unknown;
 }
 
@@ -72,13 +74,20 @@ export class WorkerClient {
       const code = (parsed as { error?: { code?: string } } | null)?.error?.code;
       this.#stats.countResponse(res.status, code);
       return { status: res.status, code, body: parsed, token };
-    } catch {
-      return { status: 0, code: 'unreachable', body: null, token };
+    } catch (err) {
+      return { status: 0, code: 'unreachable', detail: unreachableDetail(err), body: null, token };
     }
   }
 }
 
 /** The reply without the token it was sent with. */
 function reply(sent: Sent): WorkerReply {
-  return { status: sent.status, code: sent.code, body: sent.body };
+  return { status: sent.status, code: sent.code, detail: sent.detail, body: sent.body };
+}
+
+/** What a failed fetch says about why: never the request (it carries a token). */
+function unreachableDetail(err: unknown): string {
+  const e = err as { name?: string; cause?: { code?: unknown } };
+  if (e?.name === 'TimeoutError') return 'timeout';
+  return typeof e?.cause?.code === 'string' ? e.cause.code : String(e?.name ?? 'error');
 }

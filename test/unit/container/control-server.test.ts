@@ -1,5 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { readFileSync, existsSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { IDLE_COMMAND, startControl, until } from './harness.ts';
 import { signAgentToken, startStandInWorker, type StandInWorker } from './stand-in-worker.ts';
 
@@ -102,5 +103,24 @@ describe('control server', () => {
     const event = [...worker.events.values()].find((e) => (e as { type: string }).type === 'env') as Record<string, unknown>;
     expect(event).toMatchObject({ role: 'refinery', secret: null, token: true });
     expect(String(event.file)).toContain('envy.jwt');
+  });
+
+  it('a Worker it cannot reach: /agents says why (no answer, ECONNREFUSED) and one warning is logged, without the token', async () => {
+    const closed = createServer();
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', () => r()));
+    const deadUrl = `http://127.0.0.1:${(closed.address() as { port: number }).port}`;
+    await new Promise<void>((r) => closed.close(() => r()));
+    const warn = vi.spyOn(console, 'warn');
+    const token = await signAgentToken('lost', worker.townId, now());
+    await c.call('POST', '/agents/start', { agentId: 'lost', townId: worker.townId, rigId: null, role: 'polecat', token, apiUrl: deadUrl, command: IDLE_COMMAND });
+    await until(() => (c.control.agents.get('lost')?.heartbeats.failures ?? 0) >= 4, 10_000, 'heartbeats to fail');
+    const listed = ((await c.call('GET', '/agents')).json as Array<Record<string, unknown>>).find((a) => a.agentId === 'lost');
+    expect(listed).toMatchObject({ lastHeartbeatFailure: { status: 0, code: 'unreachable', detail: 'ECONNREFUSED' } });
+    const warnings = warn.mock.calls.map((args) => String(args[0])).filter((l) => l.includes('"lost"'));
+    warn.mockRestore();
+    expect(warnings.filter((l) => l.includes('"heartbeats failing"'))).toHaveLength(1);
+    expect(JSON.parse(warnings.find((l) => l.includes('"heartbeats failing"'))!)).toMatchObject({ apiUrl: deadUrl, failures: 3, detail: 'ECONNREFUSED' });
+    expect(warnings.join('\n')).not.toContain(token);
+    await c.call('POST', '/agents/lost/stop');
   });
 });

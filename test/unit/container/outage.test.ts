@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startControl, until } from './harness.ts';
 import { signAgentToken, startStandInWorker, type StandInWorker } from './stand-in-worker.ts';
 
@@ -24,11 +24,24 @@ describe('the Worker down for 30 s', () => {
     await until(() => worker.events.size >= 20, 10_000, 'the first events');
     worker.down = true;
     const outageStart = Date.now();
-    await until(() => (c.control.agents.get('emitter')?.heartbeatFailures ?? 0) >= 2, 10_000, 'heartbeats to fail');
+    const warn = vi.spyOn(console, 'warn');
+    const log = vi.spyOn(console, 'log');
+    await until(() => (c.control.agents.get('emitter')?.heartbeats.failures ?? 0) >= 3, 10_000, 'heartbeats to fail');
+    const listed = ((await c.call('GET', '/agents')).json as Array<Record<string, unknown>>).find((a) => a.agentId === 'emitter')!;
+    expect(listed).toMatchObject({ lastHeartbeatFailure: { status: 503, code: 'unavailable', detail: null } });
+    expect((listed.heartbeatFailures as number)).toBeGreaterThanOrEqual(3);
+    expect((listed.deliveryFailures as number)).toBeGreaterThanOrEqual(1);
     await new Promise((r) => setTimeout(r, 30_000 - (Date.now() - outageStart))); // the outage itself: real time
     const bufferedAtEnd = c.control.agents.get('emitter')!.outbox.pending;
     worker.down = false;
     await until(() => !c.control.agents.get('emitter'), 30_000, 'all events and the completion report delivered');
+    const lines = (spy: typeof warn) => spy.mock.calls.map((args) => String(args[0]));
+    expect(lines(warn).filter((l) => l.includes('"heartbeats failing"') && l.includes('"emitter"'))).toHaveLength(1);
+    expect(lines(warn).filter((l) => l.includes('"deliveries failing"') && l.includes('"emitter"'))).toHaveLength(1);
+    expect(lines(log).some((l) => l.includes('"deliveries recovered"'))).toBe(true);
+    expect(lines(log).some((l) => l.includes('"heartbeats recovered"'))).toBe(true);
+    warn.mockRestore();
+    log.mockRestore();
     const ticks = [...worker.events.values()].filter((e) => (e as { type: string }).type === 'tick').map((e) => (e as { n: number }).n);
     expect(ticks.length).toBe(TICKS);
     expect([...ticks].sort((a, b) => a - b)).toEqual(Array.from({ length: TICKS }, (_, i) => i + 1));
