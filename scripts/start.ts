@@ -36,7 +36,7 @@ const town = await startLocalTown({
       const checks = pass.stallChecks > 0 ? ` (${pass.stallChecks} silent agent(s) checked for)` : '';
       say(`token refresh pass: ${pass.refreshed} refreshed, ${pass.failed} failed (retry scheduled), ${pass.restarted} restarted${checks}, ${pass.subrequests} request(s) to the container`);
     }
-    else if (process.env.GASTOWN_VERBOSE || (/error|failed|\bwarn/i.test(line) && !OFFLINE_NOISE.test(line))) console.log(`[${source}] ${line}`);
+    else if (process.env.GASTOWN_VERBOSE || (/error|fail(ed|ing)|recovered|\bwarn/i.test(line) && !OFFLINE_NOISE.test(line))) console.log(`[${source}] ${line}`);
   },
 });
 
