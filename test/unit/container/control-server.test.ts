@@ -1,72 +1,63 @@
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { readFileSync, existsSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { IDLE_COMMAND, startControl, until } from './harness.ts';
-import { signAgentToken, startStandInWorker, type StandInWorker } from './stand-in-worker.ts';
+import { IDLE_COMMAND, until, useStandInPair } from './harness.ts';
+import { signAgentToken } from './stand-in-worker.ts';
 
 const now = () => Math.floor(Date.now() / 1000);
 
 describe('control server', () => {
-  let worker: StandInWorker;
-  let c: Awaited<ReturnType<typeof startControl>>;
-  beforeAll(async () => {
-    worker = await startStandInWorker();
-    c = await startControl();
-  });
-  afterAll(async () => {
-    await c.close();
-    await worker.close();
-  });
+  const t = useStandInPair();
 
   const start = async (agentId: string, iat = now(), extra: Record<string, unknown> = {}) =>
-    c.call('POST', '/agents/start', { agentId, townId: worker.townId, rigId: null, role: 'polecat', token: await signAgentToken(agentId, worker.townId, iat), apiUrl: worker.url, command: IDLE_COMMAND, ...extra });
+    t.c.call('POST', '/agents/start', { agentId, townId: t.worker.townId, rigId: null, role: 'polecat', token: await signAgentToken(agentId, t.worker.townId, iat), apiUrl: t.worker.url, command: IDLE_COMMAND, ...extra });
 
   it('refuses requests without the control secret, or with a wrong one', async () => {
-    expect((await c.call('GET', '/agents', undefined, null)).status).toBe(401);
-    expect((await c.call('GET', '/agents', undefined, 'wrong')).status).toBe(401);
-    expect((await c.call('GET', '/health', undefined, null)).json).toEqual({ ok: true });
+    expect((await t.c.call('GET', '/agents', undefined, null)).status).toBe(401);
+    expect((await t.c.call('GET', '/agents', undefined, 'wrong')).status).toBe(401);
+    expect((await t.c.call('GET', '/health', undefined, null)).json).toEqual({ ok: true });
   });
 
   it('two agents, one refreshed: both keep heartbeating 2xx, each with its own token', async () => {
     const startedAt = now();
     expect((await start('hb-a', startedAt)).status).toBe(201);
     expect((await start('hb-b', startedAt)).status).toBe(201);
-    await until(() => worker.seen.filter((s) => s.kind === 'heartbeat' && s.pathAgent === 'hb-b').length >= 2, 10_000, 'first heartbeats');
-    const refreshed = await c.call('POST', '/agents/hb-a/refresh-token', { token: await signAgentToken('hb-a', worker.townId, startedAt + 5) });
+    await until(() => t.worker.seen.filter((s) => s.kind === 'heartbeat' && s.pathAgent === 'hb-b').length >= 2, 10_000, 'first heartbeats');
+    const refreshed = await t.c.call('POST', '/agents/hb-a/refresh-token', { token: await signAgentToken('hb-a', t.worker.townId, startedAt + 5) });
     expect(refreshed.status).toBe(200);
-    const mark = worker.seen.length;
-    await until(() => ['hb-a', 'hb-b'].every((id) => worker.seen.slice(mark).filter((s) => s.kind === 'heartbeat' && s.pathAgent === id).length >= 3), 10_000, 'heartbeats after the refresh');
-    const after = worker.seen.slice(mark).filter((s) => s.kind === 'heartbeat');
+    const mark = t.worker.seen.length;
+    await until(() => ['hb-a', 'hb-b'].every((id) => t.worker.seen.slice(mark).filter((s) => s.kind === 'heartbeat' && s.pathAgent === id).length >= 3), 10_000, 'heartbeats after the refresh');
+    const after = t.worker.seen.slice(mark).filter((s) => s.kind === 'heartbeat');
     expect(after.every((s) => s.status === 200 && s.tokenAgent === s.pathAgent)).toBe(true);
     // each read its own agent's token at send time: hb-a the refreshed one, hb-b still its first
     expect(new Set(after.filter((s) => s.pathAgent === 'hb-a').slice(1).map((s) => s.tokenIat))).toEqual(new Set([startedAt + 5]));
     expect(new Set(after.filter((s) => s.pathAgent === 'hb-b').map((s) => s.tokenIat))).toEqual(new Set([startedAt]));
-    const list = (await c.call('GET', '/agents')).json as Array<{ agentId: string; heartbeatFailures: number; lastHeartbeatOkAt: string }>;
+    const list = (await t.c.call('GET', '/agents')).json as Array<{ agentId: string; heartbeatFailures: number; lastHeartbeatOkAt: string }>;
     for (const id of ['hb-a', 'hb-b']) expect(list.find((a) => a.agentId === id)).toMatchObject({ heartbeatFailures: 0 });
     expect(JSON.stringify(list)).not.toMatch(/eyJ/);
   });
 
   it('an older token after a newer one → 409 and unchanged; another agent\'s token → 400; unknown agent → 404', async () => {
     await start('order');
-    const newer = await signAgentToken('order', worker.townId, now() + 100);
-    const older = await signAgentToken('order', worker.townId, now() + 50);
-    expect((await c.call('POST', '/agents/order/refresh-token', { token: newer })).status).toBe(200);
-    const refused = await c.call('POST', '/agents/order/refresh-token', { token: older });
+    const newer = await signAgentToken('order', t.worker.townId, now() + 100);
+    const older = await signAgentToken('order', t.worker.townId, now() + 50);
+    expect((await t.c.call('POST', '/agents/order/refresh-token', { token: newer })).status).toBe(200);
+    const refused = await t.c.call('POST', '/agents/order/refresh-token', { token: older });
     expect(refused.status).toBe(409);
-    expect(c.control.tokens.token('order')).toBe(newer);
-    const file = readFileSync(`${c.stateDir}/tokens/order.jwt`, 'utf8');
+    expect(t.c.control.tokens.token('order')).toBe(newer);
+    const file = readFileSync(`${t.c.stateDir}/tokens/order.jwt`, 'utf8');
     expect(file).toBe(newer);
-    const other = await c.call('POST', '/agents/order/refresh-token', { token: await signAgentToken('someone-else', worker.townId, now() + 200) });
+    const other = await t.c.call('POST', '/agents/order/refresh-token', { token: await signAgentToken('someone-else', t.worker.townId, now() + 200) });
     expect(other.status).toBe(400);
-    expect(c.control.tokens.token('order')).toBe(newer);
-    expect((await c.call('POST', '/agents/nobody/refresh-token', { token: newer })).status).toBe(404);
-    const batch = await c.call('POST', '/agents/refresh-tokens', { tokens: [{ agentId: 'order', token: older }, { agentId: 'nobody', token: older }, { agentId: 'hb-a', token: await signAgentToken('hb-a', worker.townId, now() + 300) }] });
+    expect(t.c.control.tokens.token('order')).toBe(newer);
+    expect((await t.c.call('POST', '/agents/nobody/refresh-token', { token: newer })).status).toBe(404);
+    const batch = await t.c.call('POST', '/agents/refresh-tokens', { tokens: [{ agentId: 'order', token: older }, { agentId: 'nobody', token: older }, { agentId: 'hb-a', token: await signAgentToken('hb-a', t.worker.townId, now() + 300) }] });
     expect(batch.json.results.map((r: { status: number }) => r.status)).toEqual([409, 404, 200]);
   });
 
   it('bad input → JSON errors', async () => {
-    expect((await c.call('POST', '/agents/start', { agentId: 'x' })).status).toBe(400);
-    const res = await fetch(`${c.url}/agents/start`, { method: 'POST', headers: { authorization: 'Bearer control-secret-for-tests' }, body: '{"agentId":' });
+    expect((await t.c.call('POST', '/agents/start', { agentId: 'x' })).status).toBe(400);
+    const res = await fetch(`${t.c.url}/agents/start`, { method: 'POST', headers: { authorization: 'Bearer control-secret-for-tests' }, body: '{"agentId":' });
     expect(res.status).toBe(400);
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe('bad_request');
     expect((await start('bad-cmd', now(), { command: 'rm -rf /' })).status).toBe(400);
@@ -74,24 +65,24 @@ describe('control server', () => {
 
   it('stop ends the process, forgets the token and removes its file', async () => {
     await start('stopper');
-    const path = `${c.stateDir}/tokens/stopper.jwt`;
+    const path = `${t.c.stateDir}/tokens/stopper.jwt`;
     expect(existsSync(path)).toBe(true);
-    const pid = c.control.agents.get('stopper')!.pid;
-    expect((await c.call('POST', '/agents/stopper/stop')).status).toBe(200);
+    const pid = t.c.control.agents.get('stopper')!.pid;
+    expect((await t.c.call('POST', '/agents/stopper/stop')).status).toBe(200);
     expect(existsSync(path)).toBe(false);
-    expect(c.control.tokens.token('stopper')).toBeNull();
+    expect(t.c.control.tokens.token('stopper')).toBeNull();
     expect(() => process.kill(pid, 0)).toThrow();
-    expect((await c.call('POST', '/agents/stopper/stop')).status).toBe(404);
+    expect((await t.c.call('POST', '/agents/stopper/stop')).status).toBe(404);
   });
 
   it('an exit sends the completion report with the agent\'s own token, then forgets everything', async () => {
-    const before = worker.seen.filter((s) => s.kind === 'completed').length;
+    const before = t.worker.seen.filter((s) => s.kind === 'completed').length;
     await start('quick', now(), { command: [process.execPath, '-e', 'console.log(JSON.stringify({type:"hello"}))'] });
-    await until(() => !c.control.agents.get('quick'), 10_000, 'the exited agent to be forgotten');
-    const completed = worker.seen.filter((s) => s.kind === 'completed').slice(before);
+    await until(() => !t.c.control.agents.get('quick'), 10_000, 'the exited agent to be forgotten');
+    const completed = t.worker.seen.filter((s) => s.kind === 'completed').slice(before);
     expect(completed).toEqual([{ kind: 'completed', pathAgent: 'quick', tokenAgent: 'quick', status: 200, tokenIat: expect.any(Number) }]);
-    expect([...worker.events.values()].some((e) => (e as { type: string }).type === 'hello')).toBe(true);
-    expect(existsSync(`${c.stateDir}/tokens/quick.jwt`)).toBe(false);
+    expect([...t.worker.events.values()].some((e) => (e as { type: string }).type === 'hello')).toBe(true);
+    expect(existsSync(`${t.c.stateDir}/tokens/quick.jwt`)).toBe(false);
   });
 
   it('gives agents their identity and a token file, and never the control secret', async () => {
@@ -99,8 +90,8 @@ describe('control server', () => {
     process.env.CONTAINER_CONTROL_SECRET = 'leak-me-not';
     await start('envy', now(), { command: [process.execPath, '-e', script], role: 'refinery' });
     delete process.env.CONTAINER_CONTROL_SECRET;
-    await until(() => [...worker.events.values()].some((e) => (e as { type: string }).type === 'env'), 10_000, 'the env event');
-    const event = [...worker.events.values()].find((e) => (e as { type: string }).type === 'env') as Record<string, unknown>;
+    await until(() => [...t.worker.events.values()].some((e) => (e as { type: string }).type === 'env'), 10_000, 'the env event');
+    const event = [...t.worker.events.values()].find((e) => (e as { type: string }).type === 'env') as Record<string, unknown>;
     expect(event).toMatchObject({ role: 'refinery', secret: null, token: true });
     expect(String(event.file)).toContain('envy.jwt');
   });
@@ -111,16 +102,16 @@ describe('control server', () => {
     const deadUrl = `http://127.0.0.1:${(closed.address() as { port: number }).port}`;
     await new Promise<void>((r) => closed.close(() => r()));
     const warn = vi.spyOn(console, 'warn');
-    const token = await signAgentToken('lost', worker.townId, now());
-    await c.call('POST', '/agents/start', { agentId: 'lost', townId: worker.townId, rigId: null, role: 'polecat', token, apiUrl: deadUrl, command: IDLE_COMMAND });
-    await until(() => (c.control.agents.get('lost')?.heartbeats.failures ?? 0) >= 4, 10_000, 'heartbeats to fail');
-    const listed = ((await c.call('GET', '/agents')).json as Array<Record<string, unknown>>).find((a) => a.agentId === 'lost');
+    const token = await signAgentToken('lost', t.worker.townId, now());
+    await t.c.call('POST', '/agents/start', { agentId: 'lost', townId: t.worker.townId, rigId: null, role: 'polecat', token, apiUrl: deadUrl, command: IDLE_COMMAND });
+    await until(() => (t.c.control.agents.get('lost')?.heartbeats.failures ?? 0) >= 4, 10_000, 'heartbeats to fail');
+    const listed = ((await t.c.call('GET', '/agents')).json as Array<Record<string, unknown>>).find((a) => a.agentId === 'lost');
     expect(listed).toMatchObject({ lastHeartbeatFailure: { status: 0, code: 'unreachable', detail: 'ECONNREFUSED' } });
     const warnings = warn.mock.calls.map((args) => String(args[0])).filter((l) => l.includes('"lost"'));
     warn.mockRestore();
     expect(warnings.filter((l) => l.includes('"heartbeats failing"'))).toHaveLength(1);
     expect(JSON.parse(warnings.find((l) => l.includes('"heartbeats failing"'))!)).toMatchObject({ apiUrl: deadUrl, failures: 3, detail: 'ECONNREFUSED' });
     expect(warnings.join('\n')).not.toContain(token);
-    await c.call('POST', '/agents/lost/stop');
+    await t.c.call('POST', '/agents/lost/stop');
   });
 });

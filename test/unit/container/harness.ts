@@ -1,9 +1,11 @@
 import { serve } from '@hono/node-server';
+import { afterAll, beforeAll } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createControlServer, type ControlServer } from '../../../container/src/app.ts';
 import type { ControlConfig } from '../../../container/src/config.ts';
+import { startStandInWorker, type StandInWorker } from './stand-in-worker.ts';
 
 export const CONTROL_SECRET = 'control-secret-for-tests';
 
@@ -54,3 +56,20 @@ export async function until(check: () => boolean | Promise<boolean>, timeoutMs: 
 
 /** A command that stays alive until its stdin closes. */
 export const IDLE_COMMAND = [process.execPath, '-e', 'process.stdin.resume(); process.stdin.on("end", () => process.exit(0))'];
+
+/**
+ * A stand-in Worker and a control server for one `describe` block: started before its
+ * tests, closed after them. Read `t.worker` and `t.c` inside the tests.
+ */
+export function useStandInPair(overrides: Partial<ControlConfig> = {}) {
+  const t = {} as { worker: StandInWorker; c: Awaited<ReturnType<typeof startControl>> };
+  beforeAll(async () => {
+    t.worker = await startStandInWorker();
+    t.c = await startControl(overrides);
+  });
+  afterAll(async () => {
+    await t.c?.close();
+    await t.worker?.close();
+  });
+  return t;
+}

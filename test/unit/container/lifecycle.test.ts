@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CONTROL_SECRET, IDLE_COMMAND, startControl, until } from './harness.ts';
-import { signAgentToken, startStandInWorker, type StandInWorker } from './stand-in-worker.ts';
+import { describe, expect, it } from 'vitest';
+import { CONTROL_SECRET, IDLE_COMMAND, until, useStandInPair } from './harness.ts';
+import { signAgentToken } from './stand-in-worker.ts';
 
 const now = () => Math.floor(Date.now() / 1000);
 
@@ -18,51 +18,42 @@ function alive(pid: number): boolean {
 const ECHO = [process.execPath, '-e', `require('readline').createInterface({input: process.stdin}).on('line', (l) => console.log(JSON.stringify({type: 'echo', line: l})));`];
 
 describe('agent lifecycle through the control server', () => {
-  let worker: StandInWorker;
-  let c: Awaited<ReturnType<typeof startControl>>;
-  beforeAll(async () => {
-    worker = await startStandInWorker();
-    c = await startControl({ heartbeatIntervalMs: 200 });
-  });
-  afterAll(async () => {
-    await c.close();
-    await worker.close();
-  });
+  const t = useStandInPair({ heartbeatIntervalMs: 200 });
 
   const startBody = async (agentId: string, iat = now(), extra: Record<string, unknown> = {}) => ({
-    agentId, townId: worker.townId, rigId: 'rig-1', role: 'polecat', token: await signAgentToken(agentId, worker.townId, iat), apiUrl: worker.url, command: IDLE_COMMAND, ...extra,
+    agentId, townId: t.worker.townId, rigId: 'rig-1', role: 'polecat', token: await signAgentToken(agentId, t.worker.townId, iat), apiUrl: t.worker.url, command: IDLE_COMMAND, ...extra,
   });
-  const tokenFile = (agentId: string) => readFileSync(`${c.stateDir}/tokens/${agentId}.jwt`, 'utf8');
-  const eventsOf = (type: string) => [...worker.events.values()].filter((e) => (e as { type: string }).type === type) as Array<Record<string, unknown>>;
+  const tokenFile = (agentId: string) => readFileSync(`${t.c.stateDir}/tokens/${agentId}.jwt`, 'utf8');
+  const eventsOf = (type: string) => [...t.worker.events.values()].filter((e) => (e as { type: string }).type === type) as Array<Record<string, unknown>>;
 
   it('starting a running agent again is idempotent: 200, same pid, a newer token taken, an older one ignored', async () => {
-    const first = await c.call('POST', '/agents/start', await startBody('twice', now()));
+    const first = await t.c.call('POST', '/agents/start', await startBody('twice', now()));
     expect(first.status).toBe(201);
-    const processes = c.control.processes.size;
+    const processes = t.c.control.processes.size;
     const newer = await startBody('twice', now() + 10);
-    const again = await c.call('POST', '/agents/start', newer);
+    const again = await t.c.call('POST', '/agents/start', newer);
     expect(again.status).toBe(200);
     expect(again.json.pid).toBe(first.json.pid);
-    expect(c.control.processes.size).toBe(processes);
+    expect(t.c.control.processes.size).toBe(processes);
     expect(tokenFile('twice')).toBe(newer.token);
-    const older = await c.call('POST', '/agents/start', await startBody('twice', now() - 10));
+    const older = await t.c.call('POST', '/agents/start', await startBody('twice', now() - 10));
     expect(older.status).toBe(200);
     expect(tokenFile('twice')).toBe(newer.token);
   });
 
   it('a message stores its token first, then reaches stdin as a JSON line; a bad token is 400 and not delivered', async () => {
-    await c.call('POST', '/agents/start', await startBody('echo', now(), { command: ECHO }));
-    const fresh = await signAgentToken('echo', worker.townId, now() + 20);
-    const res = await c.call('POST', '/agents/echo/message', { text: 'hello there', token: fresh });
+    await t.c.call('POST', '/agents/start', await startBody('echo', now(), { command: ECHO }));
+    const fresh = await signAgentToken('echo', t.worker.townId, now() + 20);
+    const res = await t.c.call('POST', '/agents/echo/message', { text: 'hello there', token: fresh });
     expect(res).toEqual({ status: 200, json: { agentId: 'echo', delivered: true } });
     expect(tokenFile('echo')).toBe(fresh);
     await until(() => eventsOf('echo').length > 0, 10_000, 'the echo');
     expect(JSON.parse(eventsOf('echo')[0]!.line as string)).toEqual({ type: 'message', text: 'hello there' });
     // an older token in a message is ignored (409 swallowed), the message still goes
-    const stale = await c.call('POST', '/agents/echo/message', { text: 'again', token: await signAgentToken('echo', worker.townId, now() - 100) });
+    const stale = await t.c.call('POST', '/agents/echo/message', { text: 'again', token: await signAgentToken('echo', t.worker.townId, now() - 100) });
     expect(stale.status).toBe(200);
     expect(tokenFile('echo')).toBe(fresh);
-    const bad = await c.call('POST', '/agents/echo/message', { text: 'no', token: await signAgentToken('intruder', worker.townId, now() + 30) });
+    const bad = await t.c.call('POST', '/agents/echo/message', { text: 'no', token: await signAgentToken('intruder', t.worker.townId, now() + 30) });
     expect(bad.status).toBe(400);
     await until(() => eventsOf('echo').length >= 2, 10_000, 'the second echo');
     expect(eventsOf('echo').map((e) => JSON.parse(e.line as string).text)).toEqual(['hello there', 'again']);
@@ -70,78 +61,78 @@ describe('agent lifecycle through the control server', () => {
 
   it('stop ends the whole process tree, grandchildren included', async () => {
     const PARENT = `const { spawn } = require('child_process'); const g = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' }); console.log(JSON.stringify({ type: 'grandchild', pid: g.pid })); process.stdin.resume();`;
-    await c.call('POST', '/agents/start', await startBody('tree', now(), { command: [process.execPath, '-e', PARENT] }));
+    await t.c.call('POST', '/agents/start', await startBody('tree', now(), { command: [process.execPath, '-e', PARENT] }));
     await until(() => eventsOf('grandchild').length > 0, 10_000, 'the grandchild pid');
     const pid = eventsOf('grandchild')[0]!.pid as number;
     expect(alive(pid)).toBe(true);
-    expect((await c.call('POST', '/agents/tree/stop')).status).toBe(200);
+    expect((await t.c.call('POST', '/agents/tree/stop')).status).toBe(200);
     await until(() => !alive(pid), 5_000, 'the grandchild to be gone');
   });
 
   it('errors are JSON: 401 with WWW-Authenticate, 404 unknown agent, 413 over 1 MiB, 400 bad types', async () => {
-    const res = await fetch(`${c.url}/agents`, { headers: { authorization: 'Bearer nope' } });
+    const res = await fetch(`${t.c.url}/agents`, { headers: { authorization: 'Bearer nope' } });
     expect(res.status).toBe(401);
     expect(res.headers.get('www-authenticate')).toMatch(/^Bearer/);
     expect(await res.json()).toEqual({ error: { code: 'unauthorized', message: expect.any(String) } });
     for (const path of ['/agents/ghost/message', '/agents/ghost/stop', '/agents/ghost/refresh-token']) {
-      const r = await c.call('POST', path, { text: 'x', token: await signAgentToken('ghost', worker.townId, now()) });
+      const r = await t.c.call('POST', path, { text: 'x', token: await signAgentToken('ghost', t.worker.townId, now()) });
       expect([path, r.status, r.json.error.code]).toEqual([path, 404, 'not_found']);
     }
-    const big = await fetch(`${c.url}/agents/start`, { method: 'POST', headers: { authorization: `Bearer ${CONTROL_SECRET}`, 'content-type': 'application/json' }, body: JSON.stringify({ pad: 'x'.repeat(1024 * 1024) }) });
+    const big = await fetch(`${t.c.url}/agents/start`, { method: 'POST', headers: { authorization: `Bearer ${CONTROL_SECRET}`, 'content-type': 'application/json' }, body: JSON.stringify({ pad: 'x'.repeat(1024 * 1024) }) });
     expect(big.status).toBe(413);
     expect(((await big.json()) as { error: { code: string } }).error.code).toBe('too_large');
-    expect((await c.call('POST', '/agents/start', { ...(await startBody('typed')), rigId: 7 })).status).toBe(400);
-    expect((await c.call('POST', '/agents/start', { ...(await startBody('typed')), role: 'king' })).status).toBe(400);
-    expect((await c.call('POST', '/agents/start', { ...(await startBody('typed')), env: { A: 1 } })).status).toBe(400);
-    expect((await c.call('POST', '/agents/refresh-tokens', { tokens: 'nope' })).status).toBe(400);
-    const unspawnable = await c.call('POST', '/agents/start', await startBody('nul', now(), { command: [process.execPath, '-e', 'x\u0000y'] }));
+    expect((await t.c.call('POST', '/agents/start', { ...(await startBody('typed')), rigId: 7 })).status).toBe(400);
+    expect((await t.c.call('POST', '/agents/start', { ...(await startBody('typed')), role: 'king' })).status).toBe(400);
+    expect((await t.c.call('POST', '/agents/start', { ...(await startBody('typed')), env: { A: 1 } })).status).toBe(400);
+    expect((await t.c.call('POST', '/agents/refresh-tokens', { tokens: 'nope' })).status).toBe(400);
+    const unspawnable = await t.c.call('POST', '/agents/start', await startBody('nul', now(), { command: [process.execPath, '-e', 'x\u0000y'] }));
     expect(unspawnable.status).toBe(400);
-    expect(c.control.agents.get('nul')).toBeUndefined();
-    expect(c.control.tokens.token('nul')).toBeNull();
-    expect(existsSync(`${c.stateDir}/tokens/nul.jwt`)).toBe(false);
+    expect(t.c.control.agents.get('nul')).toBeUndefined();
+    expect(t.c.control.tokens.token('nul')).toBeNull();
+    expect(existsSync(`${t.c.stateDir}/tokens/nul.jwt`)).toBe(false);
     for (const agentId of ['..', '../escape', 'a/b', '.hidden']) {
-      expect((await c.call('POST', '/agents/start', { ...(await startBody('typed')), agentId })).status).toBe(400);
+      expect((await t.c.call('POST', '/agents/start', { ...(await startBody('typed')), agentId })).status).toBe(400);
     }
-    const listed = await c.call('GET', '/agents');
+    const listed = await t.c.call('GET', '/agents');
     expect(JSON.stringify(listed.json)).not.toContain('eyJ');
   });
 
   it('heartbeats answered 401 token_expired are healed by one re-mint through the container credential', async () => {
-    await c.call('POST', '/agents/start', await startBody('healed', now() - 100, { containerCredential: worker.credential }));
+    await t.c.call('POST', '/agents/start', await startBody('healed', now() - 100, { containerCredential: t.worker.credential }));
     const before = tokenFile('healed');
-    const remints = worker.remints;
-    worker.minIat = now() - 50; // the held token is now refused as expired
-    const mark = worker.seen.length;
-    await until(() => worker.seen.slice(mark).some((s) => s.kind === 'heartbeat' && s.pathAgent === 'healed' && s.status === 200), 10_000, 'a healed heartbeat');
-    worker.minIat = 0;
-    expect(worker.remints - remints).toBe(1);
+    const remints = t.worker.remints;
+    t.worker.minIat = now() - 50; // the held token is now refused as expired
+    const mark = t.worker.seen.length;
+    await until(() => t.worker.seen.slice(mark).some((s) => s.kind === 'heartbeat' && s.pathAgent === 'healed' && s.status === 200), 10_000, 'a healed heartbeat');
+    t.worker.minIat = 0;
+    expect(t.worker.remints - remints).toBe(1);
     expect(tokenFile('healed')).not.toBe(before);
-    expect(c.control.tokens.token('healed')).toBe(tokenFile('healed'));
-    const stats = (await c.call('GET', '/stats')).json;
+    expect(t.c.control.tokens.token('healed')).toBe(tokenFile('healed'));
+    const stats = (await t.c.call('GET', '/stats')).json;
     expect(stats.remints).toBeGreaterThanOrEqual(1);
     expect(stats.responses['401_expired']).toBeGreaterThanOrEqual(1);
   });
 
   it('a revoked agent stops delivering: its buffered events are dropped and counted', async () => {
-    const stats = c.control.stats;
-    await c.call('POST', '/agents/start', await startBody('revoked', now(), { command: ECHO }));
-    worker.revoked.add('revoked');
-    await c.call('POST', '/agents/revoked/message', { text: 'one' });
+    const stats = t.c.control.stats;
+    await t.c.call('POST', '/agents/start', await startBody('revoked', now(), { command: ECHO }));
+    t.worker.revoked.add('revoked');
+    await t.c.call('POST', '/agents/revoked/message', { text: 'one' });
     await until(() => stats.eventsDroppedRevoked >= 1, 10_000, 'the revoked drop');
     const dropped = stats.eventsDroppedRevoked;
-    await c.call('POST', '/agents/revoked/message', { text: 'two' });
+    await t.c.call('POST', '/agents/revoked/message', { text: 'two' });
     await until(() => stats.eventsDroppedRevoked === dropped + 1, 10_000, 'the later event counted as dropped');
     expect(eventsOf('echo').some((e) => String(e.line).includes('"one"'))).toBe(false);
-    worker.revoked.delete('revoked');
+    t.worker.revoked.delete('revoked');
   });
 
   it('the local re-mint route needs the agent nonce, re-mints, rewrites the file and returns only the expiry', async () => {
-    await c.call('POST', '/agents/start', await startBody('local', now() - 100, { containerCredential: worker.credential }));
-    const nonce = c.control.agents.get('local')!.nonce;
-    const denied = await fetch(`${c.url}/local/agents/local/remint`, { method: 'POST', headers: { authorization: `Bearer ${CONTROL_SECRET}` } });
+    await t.c.call('POST', '/agents/start', await startBody('local', now() - 100, { containerCredential: t.worker.credential }));
+    const nonce = t.c.control.agents.get('local')!.nonce;
+    const denied = await fetch(`${t.c.url}/local/agents/local/remint`, { method: 'POST', headers: { authorization: `Bearer ${CONTROL_SECRET}` } });
     expect(denied.status).toBe(401);
     const before = tokenFile('local');
-    const res = await fetch(`${c.url}/local/agents/local/remint`, { method: 'POST', headers: { authorization: `Bearer ${nonce}` } });
+    const res = await fetch(`${t.c.url}/local/agents/local/remint`, { method: 'POST', headers: { authorization: `Bearer ${nonce}` } });
     expect(res.status).toBe(200);
     const body = (await res.json()) as Record<string, string>;
     expect(Object.keys(body).sort()).toEqual(['agentId', 'expiresAt']);
@@ -150,18 +141,18 @@ describe('agent lifecycle through the control server', () => {
   });
 
   it('a re-mint the Worker refuses is a 502 at the local route', async () => {
-    await c.call('POST', '/agents/start', await startBody('nocred', now(), { containerCredential: 'wrong-credential', townId: worker.townId }));
-    const nonce = c.control.agents.get('nocred')!.nonce;
-    const res = await fetch(`${c.url}/local/agents/nocred/remint`, { method: 'POST', headers: { authorization: `Bearer ${nonce}` } });
+    await t.c.call('POST', '/agents/start', await startBody('nocred', now(), { containerCredential: 'wrong-credential', townId: t.worker.townId }));
+    const nonce = t.c.control.agents.get('nocred')!.nonce;
+    const res = await fetch(`${t.c.url}/local/agents/nocred/remint`, { method: 'POST', headers: { authorization: `Bearer ${nonce}` } });
     expect(res.status).toBe(502);
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe('remint_failed');
     // the latest credential of the town wins
-    await c.call('POST', '/agents/start', await startBody('nocred', now(), { containerCredential: worker.credential }));
-    expect((await fetch(`${c.url}/local/agents/nocred/remint`, { method: 'POST', headers: { authorization: `Bearer ${nonce}` } })).status).toBe(200);
+    await t.c.call('POST', '/agents/start', await startBody('nocred', now(), { containerCredential: t.worker.credential }));
+    expect((await fetch(`${t.c.url}/local/agents/nocred/remint`, { method: 'POST', headers: { authorization: `Bearer ${nonce}` } })).status).toBe(200);
   });
 
   it('GET /stats reports the counters and registry sizes, never a token', async () => {
-    const stats = (await c.call('GET', '/stats')).json;
+    const stats = (await t.c.call('GET', '/stats')).json;
     expect(stats).toMatchObject({
       agentsRunning: expect.any(Number),
       requests: { heartbeat: expect.any(Number), events: expect.any(Number), completed: expect.any(Number), reviewComplete: expect.any(Number) },
