@@ -5,6 +5,7 @@ import type { AgentRow } from '../storage/agent-store';
 import type { AgentEventInput } from '../storage/event-store';
 import { releaseBead } from './dispatcher';
 import type { TownContext } from './town-context';
+import { publicBead } from './town-view';
 
 /**
  * The revocation check behind every agent route: the token's generation must be the
@@ -57,9 +58,9 @@ export function reviewComplete(ctx: TownContext, claims: AgentClaims, body: { be
   const bead = ctx.beads.get(body.beadId);
   if (!bead) throw new AppError('not_found', `bead ${body.beadId} not found`);
   const target = body.outcome === 'merged' ? 'closed' : 'open';
-  if (bead.status === target) return { bead, duplicate: true };
+  if (bead.status === target) return { bead: publicBead(bead), duplicate: true };
   if (bead.status !== 'done') throw new AppError('conflict', `bead ${bead.id} is ${bead.status}, not done`);
   const updated = ctx.beads.update(bead.id, { status: target, assignee: target === 'open' ? null : bead.assignee }, ctx.now());
   ctx.emit('bead.updated', { beadId: bead.id, status: target, reviewedBy: agent.id, outcome: body.outcome });
-  return { bead: updated, duplicate: false };
+  return { bead: publicBead(updated), duplicate: false };
 }

@@ -1,10 +1,9 @@
 import { AppError } from '../errors';
 import type { AgentRow } from '../storage/agent-store';
-import type { BeadRow } from '../storage/bead-store';
 import type { ToolArgs, ToolName } from '../routes/schemas';
 import { dispatch, ensureRefinery } from './dispatcher';
 import { requireTown, type TownContext } from './town-context';
-import { publicAgent } from './town-view';
+import { publicAgent, publicBead, publicMail, publicRig } from './town-view';
 
 type ToolHandler<T extends ToolName> = (ctx: TownContext, agent: AgentRow, args: ToolArgs<T>) => Promise<unknown> | unknown;
 
@@ -17,7 +16,7 @@ export const TOOLS: { [T in ToolName]: ToolHandler<T> } = {
     return {
       agent: publicAgent(ctx, agent),
       bead: beadOf(ctx, agent),
-      rig: agent.rigId ? ctx.towns.rig(agent.rigId) : null,
+      rig: rigOf(ctx, agent),
       town: { id: town.id, name: town.name },
     };
   },
@@ -27,7 +26,7 @@ export const TOOLS: { [T in ToolName]: ToolHandler<T> } = {
     if (!ctx.towns.rig(rigId)) throw new AppError('not_found', `rig ${rigId} not found`);
     const bead = ctx.beads.create({ id: `bead-${crypto.randomUUID()}`, rigId, title: args.title, body: args.body ?? null, createdBy: agent.id }, ctx.now());
     ctx.emit('bead.created', { beadId: bead.id, rigId, title: bead.title, createdBy: agent.id });
-    return { bead };
+    return { bead: publicBead(bead) };
   },
 
   gt_sling: async (ctx, agent, args) => {
@@ -40,7 +39,7 @@ export const TOOLS: { [T in ToolName]: ToolHandler<T> } = {
     ctx.agents.insert({ id: polecatId, rigId: args.rigId ?? bead.rigId, role: 'polecat', beadId: bead.id, command: null }, ctx.now());
     ctx.emit('bead.updated', { beadId: bead.id, status: 'assigned', assignee: polecatId });
     await dispatch(ctx, polecatId);
-    return { bead: ctx.beads.get(bead.id), agentId: polecatId };
+    return { bead: publicBead(ctx.beads.get(bead.id)!), agentId: polecatId };
   },
 
   gt_done: async (ctx, agent, args) => {
@@ -49,12 +48,12 @@ export const TOOLS: { [T in ToolName]: ToolHandler<T> } = {
     const bead = ctx.beads.get(beadId);
     if (!bead) throw new AppError('not_found', `bead ${beadId} not found`);
     if (bead.assignee !== agent.id) throw new AppError('forbidden', `bead ${beadId} is not assigned to ${agent.id}`);
-    if (bead.status === 'done' || bead.status === 'closed') return { bead, duplicate: true };
+    if (bead.status === 'done' || bead.status === 'closed') return { bead: publicBead(bead), duplicate: true };
     const done = ctx.beads.update(bead.id, { status: 'done', summary: args.summary ?? null }, ctx.now());
     ctx.emit('bead.updated', { beadId: bead.id, status: 'done', by: agent.id });
     const refinery = await ensureRefinery(ctx, bead.rigId);
     sendMail(ctx, { from: agent.id, to: refinery.id, subject: 'review', body: `Please review ${bead.title}`, beadId: bead.id });
-    return { bead: done };
+    return { bead: publicBead(done) };
   },
 
   gt_mail_send: (ctx, agent, args) => {
@@ -63,11 +62,17 @@ export const TOOLS: { [T in ToolName]: ToolHandler<T> } = {
     return { mailId, to };
   },
 
-  gt_mail_check: (ctx, agent) => ({ mail: ctx.mail.takeUnread(agent.id, ctx.now()) }),
+  gt_mail_check: (ctx, agent) => ({ mail: ctx.mail.takeUnread(agent.id, ctx.now()).map(publicMail) }),
 };
 
-function beadOf(ctx: TownContext, agent: AgentRow): BeadRow | null {
-  return agent.beadId ? ctx.beads.get(agent.beadId) : null;
+function beadOf(ctx: TownContext, agent: AgentRow) {
+  const bead = agent.beadId ? ctx.beads.get(agent.beadId) : null;
+  return bead && publicBead(bead);
+}
+
+function rigOf(ctx: TownContext, agent: AgentRow) {
+  const rig = agent.rigId ? ctx.towns.rig(agent.rigId) : null;
+  return rig && publicRig(rig);
 }
 
 function defaultRigId(ctx: TownContext): string {

@@ -1,5 +1,8 @@
 import { displayStatus } from '../domain/refresh-policy';
 import type { AgentRow } from '../storage/agent-store';
+import type { BeadRow } from '../storage/bead-store';
+import type { MailRow } from '../storage/mail-store';
+import type { RigRow } from '../storage/town-store';
 import { requireTown, type TownContext } from './town-context';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
@@ -25,6 +28,19 @@ export function publicAgent(ctx: TownContext, a: AgentRow) {
   };
 }
 
+/** A bead as shown to users and agents (times as ISO 8601, like every time in the API). */
+export function publicBead(b: BeadRow) {
+  return { ...b, createdAt: iso(b.createdAt)!, updatedAt: iso(b.updatedAt)! };
+}
+
+export function publicRig(r: RigRow) {
+  return { ...r, createdAt: iso(r.createdAt)! };
+}
+
+export function publicMail(m: MailRow) {
+  return { ...m, sentAt: iso(m.sentAt)! };
+}
+
 /** The town read model of `GET /api/towns/:townId`. */
 export function townView(ctx: TownContext) {
   const town = requireTown(ctx);
@@ -32,8 +48,8 @@ export function townView(ctx: TownContext) {
     id: town.id,
     name: town.name,
     createdAt: iso(town.createdAt),
-    rigs: ctx.towns.rigs(),
+    rigs: ctx.towns.rigs().map(publicRig),
     agents: ctx.agents.list().map((a) => publicAgent(ctx, a)),
-    beads: ctx.beads.list(),
+    beads: ctx.beads.list().map(publicBead),
   };
 }

@@ -40,6 +40,14 @@ describe('beads through mayor, polecat and refinery', () => {
     const again = await api(`/api/towns/${t.townId}/agents/${refinery.id}/review-complete`, { token, body: { beadId: bead.id, outcome: 'merged' } });
     expect(again.json.duplicate).toBe(true);
 
+    // every time the API shows is ISO 8601, as for agents
+    const isoTime = expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    const after = (await api(`/api/towns/${t.townId}`, { token: t.token })).json;
+    expect(after.rigs[0]).toMatchObject({ id: t.rigId, createdAt: isoTime });
+    expect(after.beads).toEqual([expect.objectContaining({ id: bead.id, status: 'closed', createdAt: isoTime, updatedAt: isoTime })]);
+    expect(bead).toMatchObject({ createdAt: isoTime, updatedAt: isoTime });
+    expect(mail[0]).toMatchObject({ sentAt: isoTime });
+
     const polecatToken = await standIn.heldToken(t.townId, polecatId);
     const completed = await api(`/api/towns/${t.townId}/agents/${polecatId}/completed`, { token: polecatToken, body: { status: 'completed', summary: 'ok' } });
     expect(completed.json).toMatchObject({ status: 'exited', duplicate: false });
