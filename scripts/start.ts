@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureDevVars, withEnvOverrides } from './lib/dev-secrets.ts';
 import { GastownApi } from './lib/gastown-api.ts';
-import { ROOT, startLocalTown } from './lib/local-town.ts';
+import { PortInUseError, ROOT, startLocalTown, type LocalTown } from './lib/local-town.ts';
 import { parseRefreshPass } from './lib/worker-log.ts';
 
 const port = Number(process.env.PORT ?? 8787);
@@ -25,20 +25,33 @@ const OFFLINE_NOISE = /Request\.cf|workers\.cloudflare\.com|GetAddrInfoReqWrap|m
 const say = (line: string) => console.log(`[gastown] ${line}`);
 say(`starting the Worker on :${port} and the control server on :${containerPort} ...`);
 
-const town = await startLocalTown({
-  port,
-  containerPort,
-  vars,
-  stateDir,
-  onLine(source, line) {
-    const pass = parseRefreshPass(line);
-    if (pass) {
-      const checks = pass.stallChecks > 0 ? ` (${pass.stallChecks} silent agent(s) checked for)` : '';
-      say(`token refresh pass: ${pass.refreshed} refreshed, ${pass.failed} failed (retry scheduled), ${pass.restarted} restarted${checks}, ${pass.subrequests} request(s) to the container`);
-    }
-    else if (process.env.GASTOWN_VERBOSE || (/error|fail(ed|ing)|recovered|\bwarn/i.test(line) && !OFFLINE_NOISE.test(line))) console.log(`[${source}] ${line}`);
-  },
-});
+let town: LocalTown;
+const logLine = (source: 'worker' | 'control', line: string) => {
+  const pass = parseRefreshPass(line);
+  if (pass) {
+    const checks = pass.stallChecks > 0 ? ` (${pass.stallChecks} silent agent(s) checked for)` : '';
+    say(`token refresh pass: ${pass.refreshed} refreshed, ${pass.failed} failed (retry scheduled), ${pass.restarted} restarted${checks}, ${pass.subrequests} request(s) to the container`);
+  } else if (process.env.GASTOWN_VERBOSE || (/error|fail(ed|ing)|recovered|\bwarn/i.test(line) && !OFFLINE_NOISE.test(line))) {
+    console.log(`[${source}] ${line}`);
+  }
+};
+try {
+  town = await startLocalTown({
+    port,
+    containerPort,
+    vars,
+    stateDir,
+    onLine: logLine,
+    onExit(source, code, signal) {
+      say(`${source === 'worker' ? 'the Worker (wrangler dev)' : 'the control server'} exited on its own (${code ?? signal}); stopping the town.`);
+      void town.stop().finally(() => process.exit(1));
+    },
+  });
+} catch (err) {
+  if (!(err instanceof PortInUseError)) throw err;
+  say(`${err.message}: is another \`npm start\` running? Choose free ports with ${err.role === 'worker' ? 'PORT' : 'CONTAINER_PORT'}=... npm start`);
+  process.exit(1);
+}
 
 const api = new GastownApi(town.workerUrl, vars.GASTOWN_CLIENT_ID!, vars.GASTOWN_CLIENT_SECRET!);
 const townFile = join(stateDir, 'town.json');

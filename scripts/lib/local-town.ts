@@ -3,6 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { formatVars } from './dev-secrets.ts';
+import { portInUse } from './ports.ts';
 
 /** The repository root. */
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -22,6 +23,19 @@ export interface LocalTownOptions {
   workerContainerUrl?: string;
   /** Every output line of both processes, tagged. */
   onLine?: (source: 'worker' | 'control', line: string) => void;
+  /** A process exited on its own after the town was up (not stopped or restarted by us). */
+  onExit?: (source: 'worker' | 'control', code: number | null, signal: NodeJS.Signals | null) => void;
+}
+
+/** A port of the town is taken: the processes would fail to listen while the other server answered health checks. */
+export class PortInUseError extends Error {
+  readonly port: number;
+  readonly role: 'worker' | 'control';
+  constructor(port: number, role: 'worker' | 'control') {
+    super(`port ${port} (${role === 'worker' ? 'the Worker' : 'the control server'}) is already in use`);
+    this.port = port;
+    this.role = role;
+  }
 }
 
 /** A running local town: the Worker under wrangler dev and the control server as a Node process. */
@@ -40,10 +54,25 @@ export interface LocalTown {
 export async function startLocalTown(options: LocalTownOptions): Promise<LocalTown> {
   const workerUrl = `http://127.0.0.1:${options.port}`;
   const containerUrl = `http://127.0.0.1:${options.containerPort}`;
+  // the control server listens on every interface, wrangler dev on loopback
+  if (await portInUse(options.port, '127.0.0.1')) throw new PortInUseError(options.port, 'worker');
+  if (await portInUse(options.containerPort, '0.0.0.0')) throw new PortInUseError(options.containerPort, 'control');
   const vars: Record<string, string> = { ...options.vars, CONTAINER_URL: options.workerContainerUrl ?? containerUrl };
   mkdirSync(options.stateDir, { recursive: true });
   const envFile = join(options.stateDir, 'worker.env');
   writeFileSync(envFile, formatVars(vars), { mode: 0o600 });
+
+  /** Children we are ending ourselves; any other exit after start-up is reported. */
+  const ending = new Set<ChildProcess>();
+  let up = false;
+  const track = (child: ChildProcess, source: 'worker' | 'control') => {
+    forwardLines(child, source, options.onLine);
+    child.once('exit', (code, signal) => {
+      if (up && !ending.delete(child)) options.onExit?.(source, code, signal);
+    });
+    return child;
+  };
+  const end = (child: ChildProcess) => (ending.add(child), child);
 
   let controlEnv = { ...options.controlEnv };
   const startControl = () =>
@@ -61,7 +90,6 @@ export async function startLocalTown(options: LocalTownOptions): Promise<LocalTo
         stdio: ['ignore', 'pipe', 'pipe'],
       }),
       'control',
-      options.onLine,
     );
   let control = startControl();
   const startWorker = () => track(
@@ -71,12 +99,11 @@ export async function startLocalTown(options: LocalTownOptions): Promise<LocalTo
       { cwd: ROOT, env: { ...process.env, WRANGLER_SEND_METRICS: 'false', NO_COLOR: '1', FORCE_COLOR: '0' }, stdio: ['ignore', 'pipe', 'pipe'], detached: true },
     ),
     'worker',
-    options.onLine,
   );
   let worker = startWorker();
 
   const stop = async () => {
-    await Promise.all([terminate(control, false), terminate(worker, true)]);
+    await Promise.all([terminate(end(control), false), terminate(end(worker), true)]);
   };
   try {
     await Promise.all([waitHealthy(`${workerUrl}/health`, worker, 90_000), waitHealthy(`${containerUrl}/health`, control, 30_000)]);
@@ -84,19 +111,20 @@ export async function startLocalTown(options: LocalTownOptions): Promise<LocalTo
     await stop();
     throw err;
   }
+  up = true;
   return {
     workerUrl,
     containerUrl,
     vars,
     async restartControl(signal: NodeJS.Signals = 'SIGTERM', env: Record<string, string> = {}) {
-      control.kill(signal);
+      end(control).kill(signal);
       await exited(control);
       controlEnv = { ...controlEnv, ...env };
       control = startControl();
       await waitHealthy(`${containerUrl}/health`, control, 30_000);
     },
     async restartWorker() {
-      await terminate(worker, true);
+      await terminate(end(worker), true);
       worker = startWorker();
       await waitHealthy(`${workerUrl}/health`, worker, 90_000);
     },
@@ -104,7 +132,7 @@ export async function startLocalTown(options: LocalTownOptions): Promise<LocalTo
   };
 }
 
-function track(child: ChildProcess, source: 'worker' | 'control', onLine: LocalTownOptions['onLine']): ChildProcess {
+function forwardLines(child: ChildProcess, source: 'worker' | 'control', onLine: LocalTownOptions['onLine']): void {
   for (const stream of [child.stdout, child.stderr]) {
     let buffer = '';
     stream?.setEncoding('utf8');
@@ -118,13 +146,12 @@ function track(child: ChildProcess, source: 'worker' | 'control', onLine: LocalT
       }
     });
   }
-  return child;
 }
 
 async function waitHealthy(url: string, child: ChildProcess, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`${url}: process exited with ${child.exitCode}`);
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${url}: process exited with ${child.exitCode ?? child.signalCode}`);
     try {
       const res = await fetch(url, { signal: AbortSignal.timeout(2_000) });
       if (res.ok) return;
