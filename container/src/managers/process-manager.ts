@@ -1,5 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, renameSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /** Longest output line turned into an event; longer ones are cut. */
@@ -27,11 +29,14 @@ export interface AgentProcess {
  * Runs agents as real child processes, each in its own working directory and process
  * group (so stop ends the whole tree), argv spawned without a shell. stdout and stderr
  * are split into lines (each cut at MAX_LINE_CHARS); a process that cannot be spawned
- * reports an exit with code 127.
+ * reports an exit with code 127. When a process ends, its working directory goes too
+ * (unless a new process of the same agent holds it already): disk does not grow with
+ * every agent a long-lived container has run.
  */
 export class ProcessManager {
   readonly #workRoot: string;
   readonly #children = new Map<string, ChildProcess>();
+  #removing = 0;
 
   constructor(stateDir: string) {
     this.#workRoot = join(stateDir, 'work');
@@ -42,8 +47,18 @@ export class ProcessManager {
     return this.#children.size;
   }
 
+  /** Working directories of ended processes still being deleted. */
+  get removing(): number {
+    return this.#removing;
+  }
+
+  /** Working directory of an agent. */
+  workDirOf(agentId: string): string {
+    return join(this.#workRoot, encodeURIComponent(agentId));
+  }
+
   start(agentId: string, command: readonly string[], env: NodeJS.ProcessEnv, hooks: ProcessHooks): AgentProcess {
-    const cwd = join(this.#workRoot, encodeURIComponent(agentId));
+    const cwd = this.workDirOf(agentId);
     mkdirSync(cwd, { recursive: true });
     const child = spawn(command[0]!, command.slice(1), { cwd, env, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
     this.#children.set(agentId, child);
@@ -55,8 +70,11 @@ export class ProcessManager {
       const finish = (code: number | null, signal: NodeJS.Signals | null) => {
         if (exited) return;
         exited = true;
-        // a restarted agent of the same id may already hold the slot
-        if (this.#children.get(agentId) === child) this.#children.delete(agentId);
+        // a restarted agent of the same id may already hold the slot (and the directory)
+        if (this.#children.get(agentId) === child) {
+          this.#children.delete(agentId);
+          this.#removeWorkDir(agentId);
+        }
         hooks.onExit(code, signal);
         resolve();
       };
@@ -88,6 +106,20 @@ export class ProcessManager {
         signalGroup(child, 'SIGKILL');
       },
     };
+  }
+
+  /** Moves the directory aside at once (a new start gets a fresh one), then deletes it in the background. */
+  #removeWorkDir(agentId: string): void {
+    const trash = join(this.#workRoot, `.ended-${randomBytes(6).toString('hex')}`);
+    try {
+      renameSync(this.workDirOf(agentId), trash);
+    } catch {
+      return; // already gone
+    }
+    this.#removing++;
+    void rm(trash, { recursive: true, force: true, maxRetries: 3 })
+      .catch((err: NodeJS.ErrnoException) => console.warn(JSON.stringify({ msg: 'work dir not removed', agentId, code: err.code })))
+      .finally(() => this.#removing--);
   }
 }
 

@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -6,7 +6,7 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import { createControlServer } from '../../../container/src/app.ts';
 import type { ProcessHooks, ProcessManager } from '../../../container/src/managers/process-manager.ts';
-import { CONTROL_SECRET, IDLE_COMMAND, startControl } from './harness.ts';
+import { CONTROL_SECRET, IDLE_COMMAND, startControl, until } from './harness.ts';
 import { signAgentToken, startStandInWorker } from './stand-in-worker.ts';
 
 /** A process manager behind the seam: no spawn, the same start/kill contract. */
@@ -74,16 +74,21 @@ describe('start/stop churn releases everything', () => {
     rmSync(stateDir, { recursive: true, force: true });
   });
 
-  it('300 real spawn/stop cycles through HTTP leave nothing behind', async () => {
+  it('300 real spawn/stop cycles of distinct agents through HTTP leave nothing behind, on disk neither', async () => {
     const worker = await startStandInWorker();
     const c = await startControl({ heartbeatIntervalMs: 60_000 });
     try {
-      const token = await signAgentToken('real', worker.townId, Math.floor(Date.now() / 1000));
+      const iat = Math.floor(Date.now() / 1000);
       for (let i = 0; i < 300; i++) {
-        const started = await c.call('POST', '/agents/start', { agentId: 'real', townId: worker.townId, rigId: null, role: 'polecat', token, apiUrl: worker.url, command: IDLE_COMMAND });
+        const agentId = `real-${i}`;
+        const token = await signAgentToken(agentId, worker.townId, iat);
+        const started = await c.call('POST', '/agents/start', { agentId, townId: worker.townId, rigId: null, role: 'polecat', token, apiUrl: worker.url, command: IDLE_COMMAND });
         expect(started.status).toBe(201);
-        expect((await c.call('POST', '/agents/real/stop')).status).toBe(200);
+        expect(existsSync(c.control.processes.workDirOf(agentId))).toBe(true);
+        expect((await c.call('POST', '/agents/' + agentId + '/stop')).status).toBe(200);
       }
+      await until(() => c.control.processes.removing === 0, 10_000, 'work dirs removed');
+      expect(readdirSync(join(c.stateDir, 'work'))).toEqual([]);
       const stats = (await c.call('GET', '/stats')).json;
       expect(stats).toMatchObject({ agentsHeld: 0, tokensHeld: 0, processes: 0, heartbeatTargets: 0, agentsStarted: 300 });
       expect(readdirSync(join(c.stateDir, 'tokens'))).toEqual([]);
