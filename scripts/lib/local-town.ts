@@ -45,6 +45,8 @@ export interface LocalTown {
   vars: Record<string, string>;
   /** Stops the control server (`signal`, default SIGTERM) and starts a new one on the same port, with extra env. */
   restartControl(signal?: NodeJS.Signals, env?: Record<string, string>): Promise<void>;
+  /** Stops the control server (SIGTERM: it delivers what it holds, then exits) and waits until its output is read. */
+  stopControl(): Promise<void>;
   /** Stops wrangler dev and starts it again on the same persisted state: every Durable Object is evicted. */
   restartWorker(): Promise<void>;
   stop(): Promise<void>;
@@ -123,6 +125,10 @@ export async function startLocalTown(options: LocalTownOptions): Promise<LocalTo
       control = startControl();
       await waitHealthy(`${containerUrl}/health`, control, 30_000);
     },
+    async stopControl() {
+      end(control).kill('SIGTERM');
+      await closed(control);
+    },
     async restartWorker() {
       await terminate(end(worker), true);
       worker = startWorker();
@@ -166,6 +172,12 @@ async function waitHealthy(url: string, child: ChildProcess, timeoutMs: number):
 function exited(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((r) => child.once('exit', () => r()));
+}
+
+/** Exited and every line of its output read ('close' follows 'exit' once stdio ends). */
+function closed(child: ChildProcess): Promise<void> {
+  if ((child.exitCode !== null || child.signalCode !== null) && child.stdout?.readableEnded !== false) return Promise.resolve();
+  return new Promise((r) => child.once('close', () => r()));
 }
 
 async function terminate(child: ChildProcess, group: boolean): Promise<void> {

@@ -32,7 +32,7 @@ export interface SoakReport {
   refreshPushesDropped: number;
   remints: number;
   restarts: { controlServer: number; worker: number };
-  events: { queued: number; delivered: number; droppedOverflow: number; droppedRevoked: number; stored: number; lost: number };
+  events: { queued: number; delivered: number; droppedOverflow: number; droppedEnded: number; stored: number; lost: number };
   beads: { total: number; closed: number };
 }
 
@@ -96,7 +96,6 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     },
   });
   const api = new GastownApi(town.workerUrl, vars.GASTOWN_CLIENT_ID, vars.GASTOWN_CLIENT_SECRET);
-  const controlStats = async (): Promise<Stats> => (await fetch(`${town.containerUrl}/stats`, { headers: { authorization: `Bearer ${vars.CONTAINER_CONTROL_SECRET}` } })).json() as Promise<Stats>;
   const restarts = { controlServer: 0, worker: 0 };
   const started = Date.now();
   try {
@@ -128,9 +127,13 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       await sleep(10_000);
     }
     dropPercent = 0;
-    log(`run over after ${chats} chats; letting the last events drain`);
-    await sleep(15_000);
-    addStats((finalStats[finalStats.length] = {}), await controlStats());
+    log(`run over after ${chats} chats; stopping the control server (it delivers what it holds)`);
+    // Agents emit events until their process ends, so counts are compared only once nothing
+    // can emit any more: the control server's shutdown ends the agents, delivers their last
+    // events to the (running) Worker and prints its final stats.
+    const incarnations = finalStats.length;
+    await town.stopControl();
+    if (finalStats.length !== incarnations + 1) throw new Error('the control server printed no final stats');
     const total: Stats = {};
     for (const s of finalStats) addStats(total, s);
 
@@ -138,7 +141,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     const stored = view.agents.reduce((n: number, a: { eventsStored: number }) => n + a.eventsStored, 0);
     const refreshes = view.agents.reduce((n: number, a: { refreshCount: number }) => n + a.refreshCount, 0);
     const r = total.responses ?? {};
-    const ev = { queued: total.eventsQueued ?? 0, delivered: total.eventsDelivered ?? 0, droppedOverflow: total.eventsDropped ?? 0, droppedRevoked: (total.eventsDroppedRevoked ?? 0) + (total.eventsDroppedStopped ?? 0) };
+    const ev = { queued: total.eventsQueued ?? 0, delivered: total.eventsDelivered ?? 0, droppedOverflow: total.eventsDropped ?? 0, droppedEnded: (total.eventsDroppedRevoked ?? 0) + (total.eventsDroppedStopped ?? 0) };
     return {
       options: { agents: options.agents, minutes: options.minutes, ttl: options.ttl, faults: options.faults },
       durationSeconds: Math.round((Date.now() - started) / 1000),
@@ -150,7 +153,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       refreshPushesDropped: proxy.counts.refreshDropped,
       remints: total.remints ?? 0,
       restarts,
-      events: { ...ev, stored, lost: Math.max(0, ev.queued - ev.droppedOverflow - ev.droppedRevoked - stored) },
+      events: { ...ev, stored, lost: Math.max(0, ev.queued - ev.droppedOverflow - ev.droppedEnded - stored) },
       beads: { total: view.beads.length, closed: view.beads.filter((b: { status: string }) => b.status === 'closed').length },
     };
   } finally {
@@ -170,7 +173,7 @@ export function formatSoakReport(r: SoakReport): string {
     `  refreshes pushed (accepted):   ${r.refreshesPushed}   pushes dropped by the fault proxy: ${r.refreshPushesDropped}`,
     `  re-mints via the 401 fallback: ${r.remints}`,
     `  restarts:                      control server ${r.restarts.controlServer} · Worker ${r.restarts.worker}`,
-    `  events sent vs stored:         queued ${r.events.queued} · delivered ${r.events.delivered} · stored ${r.events.stored} · dropped (overflow ${r.events.droppedOverflow}, revoked ${r.events.droppedRevoked}) · lost ${r.events.lost}`,
+    `  events sent vs stored:         queued ${r.events.queued} · delivered ${r.events.delivered} · stored ${r.events.stored} · dropped (overflow ${r.events.droppedOverflow}, agent ended ${r.events.droppedEnded}) · lost ${r.events.lost}`,
     `  beads:                         ${r.beads.closed}/${r.beads.total} closed (polecats work for the whole run by design)`,
     `  goal: 0 requests failed for an expired token → ${f.expired401 === 0 ? 'met' : 'MISSED'}; 0 events lost → ${r.events.lost === 0 ? 'met' : 'MISSED'}`,
   ].join('\n');

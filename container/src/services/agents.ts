@@ -197,6 +197,7 @@ export class AgentService {
     this.heartbeats.stop();
     const records = [...this.#agents.values()];
     await Promise.all(records.map((r) => r.process.kill()));
+    for (const record of records) record.outbox.retryNow();
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline && records.some((r) => r.outbox.pending > 0)) await new Promise((r) => setTimeout(r, 100));
     for (const record of records) {

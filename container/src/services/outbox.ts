@@ -110,6 +110,11 @@ export class Outbox {
     if (this.pending === 0 && !this.#running) this.#finish();
   }
 
+  /** Ends a backoff wait now: the next attempt is made at once (the control server is going away). */
+  retryNow(): void {
+    this.#wake?.();
+  }
+
   /** Drops everything (counted under `reason`) and stops retrying. */
   close(reason: CloseReason): void {
     if (this.#closed) return;

@@ -142,6 +142,24 @@ describe('outbox', () => {
     await done; // resolves without waiting out the 60 s backoff
     expect(stats.eventsDroppedStopped).toBe(2);
   });
+
+  it('retryNow cuts a backoff wait short: what is buffered is delivered at once (the control server is shutting down)', async () => {
+    const worker = new FakeWorker();
+    const stats = new Stats();
+    let down = true;
+    worker.reply = () => (down ? { status: 503, body: null } : { status: 200, body: {} });
+    const outbox = new Outbox(AGENT, worker, stats, { baseMs: 60_000, capMs: 60_000, floorMs: 60_000 });
+    outbox.addEvent(event(1));
+    await new Promise((r) => setImmediate(r));
+    expect(worker.posts).toHaveLength(1); // failed, now sleeping 60 s
+    down = false;
+    const done = drained(outbox);
+    outbox.retryNow();
+    await done;
+    expect(worker.posts).toHaveLength(2);
+    expect(stats.eventsDelivered).toBe(1);
+    expect(outbox.pending).toBe(0);
+  });
 });
 
 describe('backoff: capped exponential, full jitter', () => {
