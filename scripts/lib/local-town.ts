@@ -9,6 +9,8 @@ import { portInUse } from './ports.ts';
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const WRANGLER = join(ROOT, 'node_modules/.bin/wrangler');
 const CONTROL_MAIN = join(ROOT, 'container/src/main.ts');
+/** The control server's shutdown: agents ended (≤ 4 s) and deliveries flushed (≤ 5 s), with a margin. */
+const CONTROL_SHUTDOWN_GRACE_MS = 12_000;
 
 /** How to run a local town. `vars` are the Worker's vars and secrets. */
 export interface LocalTownOptions {
@@ -104,8 +106,11 @@ export async function startLocalTown(options: LocalTownOptions): Promise<LocalTo
   );
   let worker = startWorker();
 
+  // the control server first, while the Worker still takes what it delivers on its way out
+  // (agents end, buffered events flush: CONTROL_SHUTDOWN_GRACE_MS covers both), then wrangler
   const stop = async () => {
-    await Promise.all([terminate(end(control), false), terminate(end(worker), true)]);
+    await terminate(end(control), false, CONTROL_SHUTDOWN_GRACE_MS);
+    await terminate(end(worker), true);
   };
   try {
     await Promise.all([waitHealthy(`${workerUrl}/health`, worker, 90_000), waitHealthy(`${containerUrl}/health`, control, 30_000)]);
@@ -180,7 +185,7 @@ function closed(child: ChildProcess): Promise<void> {
   return new Promise((r) => child.once('close', () => r()));
 }
 
-async function terminate(child: ChildProcess, group: boolean): Promise<void> {
+async function terminate(child: ChildProcess, group: boolean, graceMs = 5_000): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const kill = (signal: NodeJS.Signals) => {
     try {
@@ -191,7 +196,7 @@ async function terminate(child: ChildProcess, group: boolean): Promise<void> {
     }
   };
   kill('SIGTERM');
-  const timer = setTimeout(() => kill('SIGKILL'), 5_000);
+  const timer = setTimeout(() => kill('SIGKILL'), graceMs);
   await exited(child);
   clearTimeout(timer);
 }
