@@ -4,6 +4,13 @@ import { startStandIn } from '../../test/workers/stand-in-server.ts';
 import { GastownApi } from '../lib/gastown-api.ts';
 import { startWranglerDev, throughput } from './wrangler-dev.ts';
 
+/** Middle value (mean of the two middle ones for an even count). */
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
 const SECRET = 'bench-jwt-secret-0123456789abcdef0123456789abcdef';
 const CONTROL = 'bench-control-secret';
 
@@ -30,8 +37,8 @@ export async function benchVerifyMicro(ms = 2_000): Promise<{ productionOps: num
   return results;
 }
 
-/** The same heartbeat route in real workerd: verified, bare, raw secret. Each round runs every variant back to back, in alternating order; a round's verified/bare ratio is a paired comparison. */
-export async function benchAuthRoute(seconds = 3, rounds = 3, concurrency = 16): Promise<{ route: Record<'verified' | 'bare' | 'raw-secret', number>; verifyUs: { production: number; 'cached-key': number; raw: number }; roundRatios: number[] }> {
+/** The same heartbeat route in real workerd: verified, bare, raw secret; then verification alone, `n` per request (median µs per mode over `verifyRounds`). Each round runs every variant back to back, in alternating order; a round's verified/bare ratio is a paired comparison. */
+export async function benchAuthRoute(seconds = 3, rounds = 3, concurrency = 16, verifyRounds = 8): Promise<{ route: Record<'verified' | 'bare' | 'raw-secret', number>; verifyUs: { production: number; 'cached-key': number; raw: number }; roundRatios: number[]; keyRoundRatios: number[] }> {
   const standIn = await startStandIn(CONTROL);
   const worker = await startWranglerDev('bench/wrangler.toml', {
     GASTOWN_JWT_SECRET: SECRET,
@@ -72,14 +79,18 @@ export async function benchAuthRoute(seconds = 3, rounds = 3, concurrency = 16):
       await res.arrayBuffer();
       return performance.now() - t0;
     };
-    const n = 2_000;
+    // per round, every mode back to back (alternating order): the raw/cached ratio of a round
+    // is a paired comparison; the machine's noise moves whole rounds, so medians are reported
+    const n = 5_000;
     const modes = ['production', 'cached-key', 'raw'] as const;
-    const verifyUs = { production: 0, 'cached-key': 0, raw: 0 };
-    for (const mode of modes) await loop(mode, 200);
-    for (let r = 0; r < rounds; r++) {
-      for (const mode of modes) verifyUs[mode] += (((await loop(mode, n)) - (await loop(mode, 0))) * 1000) / n / rounds;
+    const perRound: Record<(typeof modes)[number], number[]> = { production: [], 'cached-key': [], raw: [] };
+    for (const mode of modes) await loop(mode, 500);
+    for (let r = 0; r < verifyRounds; r++) {
+      for (const mode of r % 2 === 0 ? modes : [...modes].reverse()) perRound[mode].push((((await loop(mode, n)) - (await loop(mode, 0))) * 1000) / n);
     }
-    return { route: totals, verifyUs, roundRatios };
+    const verifyUs = { production: median(perRound.production), 'cached-key': median(perRound['cached-key']), raw: median(perRound.raw) };
+    const keyRoundRatios = perRound.raw.map((raw, i) => raw / perRound['cached-key'][i]!);
+    return { route: totals, verifyUs, roundRatios, keyRoundRatios };
   } finally {
     await worker.stop();
     await standIn.close();
