@@ -64,7 +64,8 @@ export class EventStore {
     return { id: row.id, type, data: json, at: now };
   }
 
-  townEventsAfter(afterId: number, limit = 1_000): TownEvent[] {
+  /** Every retained event after `afterId`, in order (the table holds at most TOWN_EVENT_CAP + 100). */
+  townEventsAfter(afterId: number, limit = TOWN_EVENT_CAP + 100): TownEvent[] {
     return this.#sql.all<TownEvent>(`SELECT id, type, data, at FROM town_events WHERE id > ? ORDER BY id LIMIT ?`, afterId, limit);
   }
 }

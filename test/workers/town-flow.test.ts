@@ -96,4 +96,39 @@ describe('town events over SSE', () => {
     expect(afterIds).toEqual(ids.slice(2));
     expect(all).not.toMatch(/eyJ[A-Za-z0-9_-]+\.eyJ/);
   });
+
+  it('a client reconnecting far behind gets every event since its Last-Event-ID, then live ones, with no gap', async () => {
+    const t = await newTown();
+    const mayorId = (await api(`/api/towns/${t.townId}/mayor/messages`, { token: t.token, body: { text: 'hi' } })).json.agentId;
+    const beads = 1_200;
+    for (let i = 0; i < beads; i += 50) {
+      await Promise.all(Array.from({ length: 50 }, (_, j) => tool(t, mayorId, 'gt_bead_create', { title: `bead ${i + j}`, rigId: t.rigId })));
+    }
+    const { exports } = await import('cloudflare:workers');
+    const controller = new AbortController();
+    const res = await exports.default.fetch(
+      new Request(`http://gastown.test/api/towns/${t.townId}/events`, { headers: { authorization: `Bearer ${t.token}`, 'last-event-id': '1' }, signal: controller.signal }),
+    );
+    const reader = res.body!.getReader();
+    // read until the live event arrives; a stream that stops short fails the test in 10 s rather than hanging
+    const giveUp = Date.now() + 10_000;
+    let text = '';
+    let marked = false;
+    while (!text.includes('"title":"marker"') && Date.now() < giveUp) {
+      const chunk = await Promise.race([reader.read(), new Promise<null>((r) => setTimeout(() => r(null), 1_000))]);
+      if (chunk?.done) break;
+      if (chunk?.value) text += new TextDecoder().decode(chunk.value);
+      if (!marked && text.includes('"title":"bead 1199"')) {
+        marked = true; // the backlog is in: one live event after it
+        await tool(t, mayorId, 'gt_bead_create', { title: 'marker', rigId: t.rigId });
+      }
+    }
+    controller.abort();
+    await reader.cancel().catch(() => {});
+    const ids = [...text.matchAll(/^id: (\d+)$/gm)].map((m) => Number(m[1]));
+    expect(ids[0]).toBe(2);
+    expect(ids).toEqual(Array.from({ length: ids.length }, (_, i) => i + 2));
+    expect(text.match(/^event: bead\.created$/gm)).toHaveLength(beads + 1);
+    expect(text).toContain('"title":"marker"');
+  });
 });
