@@ -26,8 +26,9 @@ describe('bad input gets a JSON error and changes nothing', () => {
     expect((await api(`${base}/events`, { token, raw: '{"events": [' })).status).toBe(400);
     expect((await api(`${base}/events`, { token, body: { events: [{ id: 1, type: 'x' }] } })).status).toBe(400);
     expect((await api(`${base}/events`, { token, raw: JSON.stringify({ events: [{ id: 'e', type: 'x', text: 'y'.repeat(2 * 1024 * 1024) }] }) })).status).toBe(413);
-    expect((await api(`${base}/heartbeat`, { token, body: { status: 'dancing' } })).status).toBe(400);
-    expect((await api(`${base}/completed`, { token, body: { status: 'done' } })).status).toBe(400);
+    expect((await api(`${base}/heartbeat`, { token, body: { status: 5 } })).status).toBe(400);
+    expect((await api(`${base}/completed`, { token, body: { status: 'sideways' } })).status).toBe(400);
+    expect((await api(`${base}/completed`, { token, body: {} })).status).toBe(400);
     expect((await api(`${base}/tools/gt_bead_create`, { token, body: { title: '' } })).status).toBe(400);
     expect((await api(`${base}/tools/gt_status`, { token, body: { unexpected: 1 } })).status).toBe(400);
     const unknown = await api(`${base}/tools/gt_teleport`, { token, body: {} });
@@ -37,6 +38,34 @@ describe('bad input gets a JSON error and changes nothing', () => {
     expect(view.agents[0].eventsStored).toBe(0);
     expect(view.agents[0].status).toBe('working');
     expect(view.beads).toEqual([]);
+  });
+
+  it('agent bodies take the contract loosely where it names no values: any heartbeat status keeps the agent alive, an event without a type is output, completion synonyms', async () => {
+    const t = await newTown();
+    const id = await dispatch(t);
+    const token = await standIn.heldToken(t.townId, id);
+    const base = `/api/towns/${t.townId}/agents/${id}`;
+    const agentView = async () => (await api(`/api/towns/${t.townId}`, { token: t.token })).json.agents.find((a: { id: string }) => a.id === id);
+    expect((await api(`${base}/heartbeat`, { token, body: { status: 'idle' } })).status).toBe(200);
+    expect((await agentView()).status).toBe('idle');
+    const busy = await api(`${base}/heartbeat`, { token, body: { status: 'busy', detail: 'compiling' } });
+    expect(busy.status).toBe(200);
+    expect((await agentView()).status).toBe('working');
+    const events = await api(`${base}/events`, { token, body: { events: [{ id: 'untyped', text: 'hello' }] } });
+    expect(events.json).toEqual({ accepted: 1, duplicates: 0 });
+    const stored = await api(`${base}/events`, { token: t.token });
+    expect(stored.json.events[0]).toMatchObject({ id: 'untyped', type: 'output', text: 'hello' });
+    const done = await api(`${base}/completed`, { token, body: { status: 'Done', summary: 'finished' } });
+    expect(done.status).toBe(200);
+    expect((await agentView()).status).toBe('exited');
+  });
+
+  it('a completion reported as an error marks the agent failed', async () => {
+    const t = await newTown();
+    const id = await dispatch(t);
+    const token = await standIn.heldToken(t.townId, id);
+    expect((await api(`/api/towns/${t.townId}/agents/${id}/completed`, { token, body: { status: 'error' } })).status).toBe(200);
+    expect((await api(`/api/towns/${t.townId}`, { token: t.token })).json.agents.find((a: { id: string }) => a.id === id).status).toBe('failed');
   });
 
   it('events are stored idempotently by id', async () => {
