@@ -93,12 +93,16 @@ export class TownDO extends DurableObject<Env> {
     });
   }
 
-  async dispatchAgent(call: UserCall, input: { rigId: string; role: Exclude<Role, 'mayor'>; beadId?: string; command?: string[] }) {
+  /** Starts an agent. A mayor belongs to the town, not the rig (no rigId), and there is at most one live. */
+  async dispatchAgent(call: UserCall, input: { rigId: string; role: Role; beadId?: string; command?: string[] }) {
     return toResult(async () => {
       this.#owned(call);
       if (!this.#ctx.towns.rig(input.rigId)) throw new AppError('not_found', `rig ${input.rigId} not found`);
       if (input.beadId && !this.#ctx.beads.get(input.beadId)) throw new AppError('not_found', `bead ${input.beadId} not found`);
-      const agent = await createAndDispatch(this.#ctx, { role: input.role, rigId: input.rigId, beadId: input.beadId ?? null, command: input.command ?? null });
+      const mayor = input.role === 'mayor' ? this.#ctx.agents.liveByRole('mayor')[0] : undefined;
+      if (mayor) throw new AppError('conflict', `the town's mayor is already running (${mayor.id}); stop it first to start another`);
+      const rigId = input.role === 'mayor' ? null : input.rigId;
+      const agent = await createAndDispatch(this.#ctx, { role: input.role, rigId, beadId: input.beadId ?? null, command: input.command ?? null });
       return { id: agent.id, role: agent.role, status: agent.status };
     });
   }

@@ -59,6 +59,31 @@ describe('a message to the mayor', () => {
     expect((await api(`/api/towns/${t.townId}/agents/${mayorId}/heartbeat`, { token: newToken, body: {} })).status).toBe(200);
   });
 
+  it('a mayor can be dispatched (e.g. with its own command): it belongs to the town, one at a time, and receives the messages', async () => {
+    const t = await newTown();
+    const base = `/api/towns/${t.townId}/rigs/${t.rigId}/agents`;
+    const res = await api(base, { token: t.token, body: { role: 'mayor', command: ['node', 'my-mayor.js'] } });
+    expect(res.status).toBe(201);
+    expect(res.json).toMatchObject({ role: 'mayor', status: 'working' });
+    const mayorId = res.json.id as string;
+    const claims = JSON.parse(Buffer.from((await standIn.heldToken(t.townId, mayorId)).split('.')[1]!, 'base64url').toString());
+    expect(claims).toMatchObject({ agentId: mayorId, townId: t.townId });
+    expect(claims).not.toHaveProperty('rigId');
+
+    const again = await api(base, { token: t.token, body: { role: 'mayor' } });
+    expect(again.status).toBe(409);
+    expect(again.json.error.code).toBe('conflict');
+    const view = (await api(`/api/towns/${t.townId}`, { token: t.token })).json;
+    expect(view.agents.filter((a: { role: string }) => a.role === 'mayor')).toHaveLength(1);
+
+    const message = await api(`/api/towns/${t.townId}/mayor/messages`, { token: t.token, body: { text: 'hi' } });
+    expect(message.json.agentId).toBe(mayorId);
+    expect((await api(`/api/towns/${t.townId}/agents/${mayorId}/stop`, { token: t.token, body: {} })).status).toBe(200);
+    const next = await api(base, { token: t.token, body: { role: 'mayor' } });
+    expect(next.status).toBe(201);
+    expect(next.json.id).not.toBe(mayorId);
+  });
+
   it('the control server down → 502 JSON error, nothing delivered', async () => {
     const t = await newTown();
     await standIn.down(t.townId, true);
