@@ -2,13 +2,15 @@
  * `npm start`: a local town. Runs the Worker (wrangler dev: local Durable Objects and
  * alarms) and the container control server as a local process, wired by CONTAINER_URL.
  * Development secrets are generated into .dev.vars on first run; any contract variable
- * set in the environment overrides it (e.g. AGENT_TOKEN_TTL_SECONDS=30).
+ * set in the environment overrides it (e.g. AGENT_TOKEN_TTL_SECONDS=30). With CONTAINER_URL
+ * set, the Worker uses that control server and none is started here.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ensureDevVars, withEnvOverrides } from './lib/dev-secrets.ts';
+import { ensureDevVars } from './lib/dev-secrets.ts';
 import { GastownApi } from './lib/gastown-api.ts';
 import { PortInUseError, ROOT, startLocalTown, type LocalTown } from './lib/local-town.ts';
+import { startPlan } from './lib/start-plan.ts';
 import { parseRefreshPass } from './lib/worker-log.ts';
 
 const port = Number(process.env.PORT ?? 8787);
@@ -17,13 +19,18 @@ const stateDir = join(ROOT, '.wrangler/gastown');
 mkdirSync(stateDir, { recursive: true });
 
 const { vars: fileVars, created } = ensureDevVars(join(ROOT, '.dev.vars'));
-const vars = withEnvOverrides(fileVars, process.env);
+const plan = startPlan(fileVars, process.env);
+const vars = plan.vars;
 if (created) console.log('Generated development secrets into .dev.vars (git-ignored).');
 
 /** wrangler's failed lookups of Cloudflare's edge when offline: harmless locally. */
 const OFFLINE_NOISE = /Request\.cf|workers\.cloudflare\.com|GetAddrInfoReqWrap|metrics/;
 const say = (line: string) => console.log(`[gastown] ${line}`);
-say(`starting the Worker on :${port} and the control server on :${containerPort} ...`);
+say(
+  plan.externalControlUrl
+    ? `starting the Worker on :${port}, using the control server at CONTAINER_URL=${plan.externalControlUrl} (none started here) ...`
+    : `starting the Worker on :${port} and the control server on :${containerPort} ...`,
+);
 
 let town: LocalTown;
 const logLine = (source: 'worker' | 'control', line: string) => {
@@ -41,6 +48,7 @@ try {
     containerPort,
     vars,
     stateDir,
+    ...(plan.externalControlUrl ? { controlServer: false, workerContainerUrl: plan.externalControlUrl } : {}),
     onLine: logLine,
     onExit(source, code, signal) {
       say(`${source === 'worker' ? 'the Worker (wrangler dev)' : 'the control server'} exited on its own (${code ?? signal}); stopping the town.`);
@@ -64,11 +72,11 @@ if (!local) {
   writeFileSync(townFile, JSON.stringify(local));
 }
 
-const tokenCmd = `curl -s ${town.workerUrl}/api/auth/token -d grant_type=client_credentials -d client_id=${vars.GASTOWN_CLIENT_ID} -d client_secret=$(grep GASTOWN_CLIENT_SECRET .dev.vars | cut -d'"' -f2)`;
+const tokenCmd = plan.tokenCommand(town.workerUrl);
 console.log(`
 Gastown is running.
   Worker:          ${town.workerUrl}
-  Control server:  ${town.containerUrl}
+  Control server:  ${town.containerUrl}${plan.externalControlUrl ? ' (from CONTAINER_URL, not started here)' : ''}
   Town:            ${local.townId} (rig ${local.rigId})
   Token lifetime:  ${vars.AGENT_TOKEN_TTL_SECONDS ?? 28800} s, refreshed every ${vars.TOKEN_REFRESH_INTERVAL_SECONDS ?? 3600} s (at most half the lifetime)
 
@@ -78,7 +86,7 @@ Talk to the mayor:
   curl -s ${town.workerUrl}/api/towns/${local.townId} -H "authorization: Bearer $TOKEN"
   curl -N ${town.workerUrl}/api/towns/${local.townId}/events -H "authorization: Bearer $TOKEN"
 
-Ctrl-C stops both.
+Ctrl-C stops ${plan.externalControlUrl ? 'the Worker' : 'both'}.
 `);
 
 let stopping = false;

@@ -23,6 +23,8 @@ export interface LocalTownOptions {
   controlEnv?: Record<string, string>;
   /** Where the Worker reaches the control server (default: the control server itself; the soak puts a fault proxy here). */
   workerContainerUrl?: string;
+  /** Run the local control server (default true). False: the Worker uses `workerContainerUrl`, a control server run by someone else. */
+  controlServer?: boolean;
   /** Every output line of both processes, tagged. */
   onLine?: (source: 'worker' | 'control', line: string) => void;
   /** A process exited on its own after the town was up (not stopped or restarted by us). */
@@ -56,11 +58,13 @@ export interface LocalTown {
 
 /** Starts both processes, wired by CONTAINER_URL, and waits until both are healthy. */
 export async function startLocalTown(options: LocalTownOptions): Promise<LocalTown> {
+  const runControl = options.controlServer ?? true;
+  if (!runControl && !options.workerContainerUrl) throw new Error('without a local control server the Worker needs workerContainerUrl');
   const workerUrl = `http://127.0.0.1:${options.port}`;
-  const containerUrl = `http://127.0.0.1:${options.containerPort}`;
+  const containerUrl = runControl ? `http://127.0.0.1:${options.containerPort}` : options.workerContainerUrl!;
   // the control server listens on every interface, wrangler dev on loopback
   if (await portInUse(options.port, '127.0.0.1')) throw new PortInUseError(options.port, 'worker');
-  if (await portInUse(options.containerPort, '0.0.0.0')) throw new PortInUseError(options.containerPort, 'control');
+  if (runControl && (await portInUse(options.containerPort, '0.0.0.0'))) throw new PortInUseError(options.containerPort, 'control');
   const vars: Record<string, string> = { ...options.vars, CONTAINER_URL: options.workerContainerUrl ?? containerUrl };
   mkdirSync(options.stateDir, { recursive: true });
   const envFile = join(options.stateDir, 'worker.env');
@@ -84,7 +88,7 @@ export async function startLocalTown(options: LocalTownOptions): Promise<LocalTo
       spawn(process.execPath, [CONTROL_MAIN], {
         cwd: ROOT,
         env: {
-          ...process.env,
+          ...withoutWorkerSecrets(process.env),
           ...controlEnv,
           PORT: String(options.containerPort),
           CONTAINER_CONTROL_SECRET: vars.CONTAINER_CONTROL_SECRET ?? '',
@@ -95,7 +99,11 @@ export async function startLocalTown(options: LocalTownOptions): Promise<LocalTo
       }),
       'control',
     );
-  let control = startControl();
+  let control: ChildProcess | null = runControl ? startControl() : null;
+  const localControl = (): ChildProcess => {
+    if (!control) throw new Error('this town runs no local control server');
+    return control;
+  };
   const startWorker = () => track(
     spawn(
       WRANGLER,
@@ -109,11 +117,11 @@ export async function startLocalTown(options: LocalTownOptions): Promise<LocalTo
   // the control server first, while the Worker still takes what it delivers on its way out
   // (agents end, buffered events flush: CONTROL_SHUTDOWN_GRACE_MS covers both), then wrangler
   const stop = async () => {
-    await terminate(end(control), false, CONTROL_SHUTDOWN_GRACE_MS);
+    if (control) await terminate(end(control), false, CONTROL_SHUTDOWN_GRACE_MS);
     await terminate(end(worker), true);
   };
   try {
-    await Promise.all([waitHealthy(`${workerUrl}/health`, worker, 90_000), waitHealthy(`${containerUrl}/health`, control, 30_000)]);
+    await Promise.all([waitHealthy(`${workerUrl}/health`, worker, 90_000), control && waitHealthy(`${containerUrl}/health`, control, 30_000)]);
   } catch (err) {
     await stop();
     throw err;
@@ -124,15 +132,17 @@ export async function startLocalTown(options: LocalTownOptions): Promise<LocalTo
     containerUrl,
     vars,
     async restartControl(signal: NodeJS.Signals = 'SIGTERM', env: Record<string, string> = {}) {
-      end(control).kill(signal);
-      await exited(control);
+      const old = end(localControl());
+      old.kill(signal);
+      await exited(old);
       controlEnv = { ...controlEnv, ...env };
       control = startControl();
       await waitHealthy(`${containerUrl}/health`, control, 30_000);
     },
     async stopControl() {
-      end(control).kill('SIGTERM');
-      await closed(control);
+      const current = end(localControl());
+      current.kill('SIGTERM');
+      await closed(current);
     },
     async restartWorker() {
       await terminate(end(worker), true);
@@ -141,6 +151,15 @@ export async function startLocalTown(options: LocalTownOptions): Promise<LocalTo
     },
     stop,
   };
+}
+
+/** The Worker's own secrets: the control server (and so its agents) never gets them, as in a deployed container. */
+const WORKER_SECRETS = ['GASTOWN_JWT_SECRET', 'GASTOWN_JWT_SECRET_PREVIOUS', 'GASTOWN_CLIENT_SECRET'];
+
+export function withoutWorkerSecrets(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const copy = { ...env };
+  for (const name of WORKER_SECRETS) delete copy[name];
+  return copy;
 }
 
 function forwardLines(child: ChildProcess, source: 'worker' | 'control', onLine: LocalTownOptions['onLine']): void {

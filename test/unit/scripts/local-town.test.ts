@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PortInUseError, startLocalTown } from '../../../scripts/lib/local-town.ts';
+import { PortInUseError, startLocalTown, withoutWorkerSecrets } from '../../../scripts/lib/local-town.ts';
 import { freePort, portInUse } from '../../../scripts/lib/ports.ts';
 
 /** `npm start` twice: the second must refuse, not report the first town's health as its own. */
@@ -32,5 +32,17 @@ describe('a local town whose port is taken', () => {
     await expect(attempt).rejects.toThrow(PortInUseError);
     await expect(attempt).rejects.toMatchObject({ port: takenPort, role });
     expect(existsSync(stateDir)).toBe(false);
+  });
+});
+
+describe('the local control server environment', () => {
+  it('never holds the Worker secrets, even when npm start was given them (its agents inherit it)', () => {
+    const env = withoutWorkerSecrets({ PATH: '/bin', GASTOWN_JWT_SECRET: 'a', GASTOWN_JWT_SECRET_PREVIOUS: 'b', GASTOWN_CLIENT_SECRET: 'c', GASTOWN_CLIENT_ID: 'id', AGENT_TOKEN_TTL_SECONDS: '30' });
+    expect(env).toEqual({ PATH: '/bin', GASTOWN_CLIENT_ID: 'id', AGENT_TOKEN_TTL_SECONDS: '30' });
+  });
+
+  it('a town without a local control server needs the URL of one', async () => {
+    const stateDir = join(mkdtempSync(join(tmpdir(), 'gastown-ext-')), 'state');
+    await expect(startLocalTown({ port: await freePort(), containerPort: await freePort(), vars: {}, stateDir, controlServer: false })).rejects.toThrow(/workerContainerUrl/);
   });
 });

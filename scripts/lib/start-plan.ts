@@ -1,0 +1,22 @@
+import { withEnvOverrides } from './dev-secrets.ts';
+
+/** What `npm start` runs, from `.dev.vars` and the environment. */
+export interface StartPlan {
+  /** The Worker's vars: `.dev.vars` overridden by any contract variable set in the environment. */
+  vars: Record<string, string>;
+  /** CONTAINER_URL, when set: the Worker uses that control server and none is started locally. */
+  externalControlUrl: string | null;
+  /** How to get a user token, as a shell command (never the secret itself when it lives in a file or the environment). */
+  tokenCommand(workerUrl: string): string;
+}
+
+export function startPlan(fileVars: Record<string, string>, env: NodeJS.ProcessEnv): StartPlan {
+  const vars = withEnvOverrides(fileVars, env);
+  const secretFromEnv = Boolean(env.GASTOWN_CLIENT_SECRET);
+  const secret = secretFromEnv ? '"$GASTOWN_CLIENT_SECRET"' : `$(grep GASTOWN_CLIENT_SECRET .dev.vars | cut -d'"' -f2)`;
+  return {
+    vars,
+    externalControlUrl: vars.CONTAINER_URL ? vars.CONTAINER_URL.replace(/\/+$/, '') : null,
+    tokenCommand: (workerUrl) => `curl -s ${workerUrl}/api/auth/token -d grant_type=client_credentials -d client_id=${vars.GASTOWN_CLIENT_ID} -d client_secret=${secret}`,
+  };
+}
