@@ -1,5 +1,10 @@
 import { decodeClaims, type TokenClaims } from '../domain/jwt-claims.ts';
 
+/** Strictly older: issued earlier, or issued in the same second and expiring earlier. */
+function isOlder(a: TokenClaims, b: TokenClaims): boolean {
+  return a.iat < b.iat || (a.iat === b.iat && a.exp < b.exp);
+}
+
 /** The outcome of offering a token to the store. */
 export type OfferResult =
   | { status: 200; claims: TokenClaims; changed: boolean }
@@ -17,8 +22,10 @@ interface Entry {
 
 /**
  * One token per agent. A token is taken only if its claims name that agent and town and
- * it is newer than the one held (higher `iat`, or equal `iat` and later `exp`); the same
- * token again is accepted unchanged; anything older is refused and nothing changes.
+ * it is not older than the one held: older is a lower `iat`, or the same `iat` and an
+ * earlier `exp`. A different token of the same age (two mints in one second) replaces the
+ * held one; the same token again is accepted unchanged; an older one is refused and
+ * nothing changes.
  * Acceptance never depends on the clock (this container's clock may be skewed); the
  * injected clock only dates acceptance and reports time left.
  */
@@ -47,7 +54,7 @@ export class TokenStore {
     if (claims.agentId !== agentId || claims.townId !== entry.townId) return { status: 400, reason: 'token claims name another agent or town' };
     if (entry.token === token) return { status: 200, claims, changed: false };
     const held = entry.claims;
-    if (held && !(claims.iat > held.iat || (claims.iat === held.iat && claims.exp > held.exp))) return { status: 409 };
+    if (held && isOlder(claims, held)) return { status: 409 };
     entry.token = token as string;
     entry.claims = claims;
     entry.acceptedAt = this.#now();

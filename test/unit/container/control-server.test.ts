@@ -55,6 +55,28 @@ describe('control server', () => {
     expect(batch.json.results.map((r: { status: number }) => r.status)).toEqual([409, 404, 200]);
   });
 
+  it('a different token of the same age (same iat and exp, another jti) is not older: 200, stored and written, alone or in a batch', async () => {
+    const iat = now();
+    await start('twin', iat);
+    await start('twin-b', iat);
+    const file = (agentId: string) => readFileSync(`${t.c.stateDir}/tokens/${agentId}.jwt`, 'utf8');
+    const twin = await signAgentToken('twin', t.worker.townId, iat);
+    const res = await t.c.call('POST', '/agents/twin/refresh-token', { token: twin });
+    expect(res).toEqual({ status: 200, json: { agentId: 'twin', expiresAt: new Date((iat + 600) * 1000).toISOString() } });
+    expect(t.c.control.tokens.token('twin')).toBe(twin);
+    expect(file('twin')).toBe(twin);
+    expect((await t.c.call('POST', '/agents/twin/refresh-token', { token: twin })).status).toBe(200);
+    expect(file('twin')).toBe(twin);
+    const [again, twinB] = await Promise.all([signAgentToken('twin', t.worker.townId, iat), signAgentToken('twin-b', t.worker.townId, iat)]);
+    const batch = await t.c.call('POST', '/agents/refresh-tokens', { tokens: [{ agentId: 'twin', token: again }, { agentId: 'twin-b', token: twinB }] });
+    expect(batch.json.results.map((r: { status: number }) => r.status)).toEqual([200, 200]);
+    expect([file('twin'), file('twin-b')]).toEqual([again, twinB]);
+    const older = await signAgentToken('twin', t.worker.townId, iat - 1, 601); // same exp, earlier iat
+    expect((await t.c.call('POST', '/agents/twin/refresh-token', { token: older })).status).toBe(409);
+    expect(file('twin')).toBe(again);
+    for (const id of ['twin', 'twin-b']) await t.c.call('POST', `/agents/${id}/stop`);
+  });
+
   it('bad input → JSON errors', async () => {
     expect((await t.c.call('POST', '/agents/start', { agentId: 'x' })).status).toBe(400);
     const res = await fetch(`${t.c.url}/agents/start`, { method: 'POST', headers: { authorization: 'Bearer control-secret-for-tests' }, body: '{"agentId":' });

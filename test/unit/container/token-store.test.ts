@@ -18,7 +18,8 @@ describe('token store: one token per agent, newer only', () => {
     ['older iat', tok(200, 800), tok(100, 700), 409],
     ['older iat, later exp', tok(200, 800), tok(100, 9_000), 409],
     ['same iat, earlier exp', tok(100, 800), tok(100, 700), 409],
-    ['same iat, same exp, other token', tok(100, 700, { jti: 'x' }), tok(100, 700, { jti: 'y' }), 409],
+    // two mints in the same second (the alarm and a mayor message): equal age is not older
+    ['same iat, same exp, other token', tok(100, 700, { jti: 'x' }), tok(100, 700, { jti: 'y' }), 200],
     ['identical token again', tok(100, 700), tok(100, 700), 200],
     ['sub names the agent (no agentId claim)', tok(100, 700), jwt({ sub: 'a1', townId: 't1', iat: 200, exp: 800 }), 200],
     ['another agent', tok(100, 700), jwt({ agentId: 'a2', townId: 't1', iat: 200, exp: 800 }), 400],
@@ -36,6 +37,20 @@ describe('token store: one token per agent, newer only', () => {
     expect(store.offer('a1', second).status).toBe(status);
     expect(store.token('a1')).toBe(status === 200 ? second : first);
     expect(store.size).toBe(1);
+  });
+
+  it('an equal-age token replaces the held one and dates a new acceptance; an older one is still refused', () => {
+    const clock = fakeClock(1_000_000);
+    const store = new TokenStore(clock.now);
+    store.register('a1', 't1');
+    const [x, y] = [tok(1_000, 1_600, { jti: 'x' }), tok(1_000, 1_600, { jti: 'y' })];
+    store.offer('a1', x);
+    clock.advance(1_000);
+    expect(store.offer('a1', y)).toMatchObject({ status: 200, changed: true });
+    expect(store.acceptedAt('a1')).toBe(1_001_000);
+    expect(store.offer('a1', y)).toMatchObject({ status: 200, changed: false });
+    expect(store.offer('a1', tok(999, 1_600, { jti: 'z' })).status).toBe(409);
+    expect(store.token('a1')).toBe(y);
   });
 
   it('an already expired (but newer) token is still taken: the clock never decides acceptance', () => {
