@@ -263,10 +263,12 @@ export class AgentService {
   }
 }
 
+/** The line's JSON object (surrounding whitespace ignored); null for anything else, JSON arrays, strings and numbers included. */
 function parseObject(line: string): Record<string, unknown> | null {
-  if (!line.startsWith('{')) return null;
+  const trimmed = line.trim();
+  if (!trimmed.startsWith('{')) return null;
   try {
-    const value: unknown = JSON.parse(line);
+    const value: unknown = JSON.parse(trimmed);
     return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
   } catch {
     return null;

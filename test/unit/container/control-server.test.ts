@@ -107,6 +107,22 @@ describe('control server', () => {
     expect(existsSync(`${t.c.stateDir}/tokens/quick.jwt`)).toBe(false);
   });
 
+  it('a stdout line is its JSON object once trimmed (indented, trailing spaces, CRLF); other JSON and non-JSON stay output text', async () => {
+    const lines = ['  {"type":"ws-indented","n":1}  ', '\t{"type":"ws-tabbed"}', '{"type":"ws-crlf"}\r', '[1,"ws-array"]', '  ["ws-array-indented"]', '"ws-string"', '4242.5', 'null', '{ws-broken', 'ws-plain'];
+    const outputs = new Set(lines.slice(3));
+    const before = new Set(t.worker.events.keys());
+    await start('shape', now(), { command: [process.execPath, '-e', `process.stdout.write(${JSON.stringify(lines.join('\n') + '\n')})`] });
+    await until(() => !t.c.control.agents.get('shape'), 10_000, 'the agent to exit and deliver');
+    const events = [...t.worker.events.entries()].filter(([id]) => !before.has(id)).map(([, e]) => e as Record<string, unknown>);
+    expect(events.filter((e) => String(e.type).startsWith('ws-')).map(({ type, n }) => ({ type, n }))).toEqual([
+      { type: 'ws-indented', n: 1 },
+      { type: 'ws-tabbed', n: undefined },
+      { type: 'ws-crlf', n: undefined },
+    ]);
+    const texts = events.filter((e) => e.type === 'output' && outputs.has(String(e.text))).map((e) => e.text);
+    expect(texts).toEqual(lines.slice(3));
+  });
+
   it('gives agents their identity and a token file, and never the control secret', async () => {
     const script = 'const e=process.env;console.log(JSON.stringify({type:"env",id:e.GASTOWN_AGENT_ID,role:e.GASTOWN_ROLE,file:e.GASTOWN_TOKEN_FILE,secret:e.CONTAINER_CONTROL_SECRET??null,token:require("fs").readFileSync(e.GASTOWN_TOKEN_FILE,"utf8").length>0}))';
     process.env.CONTAINER_CONTROL_SECRET = 'leak-me-not';
