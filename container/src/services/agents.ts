@@ -14,6 +14,14 @@ import { WorkerClient, type AgentAddress } from './worker-client.ts';
 /** The built-in agent, run when a start request names no command. */
 export const BUILTIN_AGENT = fileURLToPath(new URL('../agent/builtin-agent.ts', import.meta.url));
 
+/**
+ * Secrets in this server's own environment that never reach an agent: the control secret,
+ * and the Worker's secrets (a local control server may inherit them from `npm start`; with
+ * them an agent could mint tokens). Only the inherited environment is filtered: a start
+ * request's `env` is passed as given, except the control secret.
+ */
+export const AGENT_ENV_SECRETS: readonly string[] = ['CONTAINER_CONTROL_SECRET', 'GASTOWN_JWT_SECRET', 'GASTOWN_JWT_SECRET_PREVIOUS', 'GASTOWN_CLIENT_SECRET'];
+
 /** What `/agents/start` carries. */
 export interface StartRequest {
   agentId: string;
@@ -108,7 +116,10 @@ export class AgentService {
     }
     files.write(req.agentId, req.token);
     const nonce = randomBytes(24).toString('base64url');
-    const env: NodeJS.ProcessEnv = { ...process.env, ...req.env };
+    const inherited: NodeJS.ProcessEnv = { ...process.env };
+    for (const name of AGENT_ENV_SECRETS) delete inherited[name];
+    // `req.env` is the TownDO's deliberate choice; the control secret is this server's alone
+    const env: NodeJS.ProcessEnv = { ...inherited, ...req.env };
     delete env.CONTAINER_CONTROL_SECRET;
     Object.assign(env, {
       GASTOWN_AGENT_ID: req.agentId,

@@ -134,6 +134,23 @@ describe('control server', () => {
     expect(String(event.file)).toContain('envy.jwt');
   });
 
+  it('never passes the Worker\'s secrets from its own environment to agents; the start request\'s env is passed as given', async () => {
+    const secrets = ['CONTAINER_CONTROL_SECRET', 'GASTOWN_JWT_SECRET', 'GASTOWN_JWT_SECRET_PREVIOUS', 'GASTOWN_CLIENT_SECRET'];
+    const script = 'console.log(JSON.stringify({type:"full-env",env:process.env}))';
+    for (const name of secrets) process.env[name] = `inherited-${name}`;
+    process.env.GASTOWN_HARMLESS = 'inherited';
+    try {
+      await start('env-all', now(), { command: [process.execPath, '-e', script], env: { GASTOWN_CLIENT_SECRET: 'deliberate', CONTAINER_CONTROL_SECRET: 'deliberate' } });
+    } finally {
+      for (const name of [...secrets, 'GASTOWN_HARMLESS']) delete process.env[name];
+    }
+    await until(() => [...t.worker.events.values()].some((e) => (e as { type: string }).type === 'full-env'), 10_000, 'the env event');
+    const { env } = [...t.worker.events.values()].find((e) => (e as { type: string }).type === 'full-env') as { env: Record<string, string> };
+    expect(secrets.filter((name) => name in env && env[name] !== 'deliberate')).toEqual([]);
+    expect(env).toMatchObject({ GASTOWN_HARMLESS: 'inherited', GASTOWN_CLIENT_SECRET: 'deliberate', GASTOWN_AGENT_ID: 'env-all' });
+    expect(env.CONTAINER_CONTROL_SECRET).toBeUndefined();
+  });
+
   it('a Worker it cannot reach: /agents says why (no answer, ECONNREFUSED) and one warning is logged, without the token', async () => {
     const closed = createServer();
     await new Promise<void>((r) => closed.listen(0, '127.0.0.1', () => r()));
