@@ -12,25 +12,25 @@ const fakeClock = (start: number) => {
 
 describe('token store: one token per agent, newer only', () => {
   it.each([
-    ['newer iat', tok(100, 700), tok(200, 800), 200],
-    ['newer iat, earlier exp', tok(100, 900), tok(200, 800), 200],
-    ['same iat, later exp', tok(100, 700), tok(100, 800), 200],
-    ['older iat', tok(200, 800), tok(100, 700), 409],
-    ['older iat, later exp', tok(200, 800), tok(100, 9_000), 409],
-    ['same iat, earlier exp', tok(100, 800), tok(100, 700), 409],
+    ['newer iat', 200, tok(100, 700), tok(200, 800)],
+    ['newer iat, earlier exp', 200, tok(100, 900), tok(200, 800)],
+    ['same iat, later exp', 200, tok(100, 700), tok(100, 800)],
+    ['older iat', 409, tok(200, 800), tok(100, 700)],
+    ['older iat, later exp', 409, tok(200, 800), tok(100, 9_000)],
+    ['same iat, earlier exp', 409, tok(100, 800), tok(100, 700)],
     // two mints in the same second (the alarm and a mayor message): equal age is not older
-    ['same iat, same exp, other token', tok(100, 700, { jti: 'x' }), tok(100, 700, { jti: 'y' }), 200],
-    ['identical token again', tok(100, 700), tok(100, 700), 200],
-    ['sub names the agent (no agentId claim)', tok(100, 700), jwt({ sub: 'a1', townId: 't1', iat: 200, exp: 800 }), 200],
-    ['another agent', tok(100, 700), jwt({ agentId: 'a2', townId: 't1', iat: 200, exp: 800 }), 400],
-    ['another town', tok(100, 700), jwt({ agentId: 'a1', townId: 't2', iat: 200, exp: 800 }), 400],
-    ['garbage', tok(100, 700), 'not-a-token', 400],
-    ['two parts', tok(100, 700), 'eyJhbGciOiJIUzI1NiJ9.eyJhIjoxfQ', 400],
-    ['payload not JSON', tok(100, 700), 'eyJhbGciOiJIUzI1NiJ9.bm90LWpzb24.c2ln', 400],
-    ['no iat', tok(100, 700), jwt({ agentId: 'a1', townId: 't1', exp: 800 }), 400],
-    ['exp a string', tok(100, 700), jwt({ agentId: 'a1', townId: 't1', iat: 200, exp: '800' }), 400],
-    ['not a string', tok(100, 700), 42, 400],
-  ])('%s → %i (store unchanged unless 200)', (_name, first, second, status) => {
+    ['same iat, same exp, other token', 200, tok(100, 700, { jti: 'x' }), tok(100, 700, { jti: 'y' })],
+    ['identical token again', 200, tok(100, 700), tok(100, 700)],
+    ['sub names the agent (no agentId claim)', 200, tok(100, 700), jwt({ sub: 'a1', townId: 't1', iat: 200, exp: 800 })],
+    ['another agent', 400, tok(100, 700), jwt({ agentId: 'a2', townId: 't1', iat: 200, exp: 800 })],
+    ['another town', 400, tok(100, 700), jwt({ agentId: 'a1', townId: 't2', iat: 200, exp: 800 })],
+    ['garbage', 400, tok(100, 700), 'not-a-token'],
+    ['two parts', 400, tok(100, 700), 'eyJhbGciOiJIUzI1NiJ9.eyJhIjoxfQ'],
+    ['payload not JSON', 400, tok(100, 700), 'eyJhbGciOiJIUzI1NiJ9.bm90LWpzb24.c2ln'],
+    ['no iat', 400, tok(100, 700), jwt({ agentId: 'a1', townId: 't1', exp: 800 })],
+    ['exp a string', 400, tok(100, 700), jwt({ agentId: 'a1', townId: 't1', iat: 200, exp: '800' })],
+    ['not a string', 400, tok(100, 700), 42],
+  ])('%s → %i (store unchanged unless 200)', (_name, status, first, second) => {
     const store = new TokenStore(fakeClock(0).now);
     store.register('a1', 't1');
     expect(store.offer('a1', first).status).toBe(200);
