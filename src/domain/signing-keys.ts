@@ -1,7 +1,9 @@
 /**
  * HS256 signing keys, imported once per isolate and cached. Each key has a `kid`
  * derived from the secret (a SHA-256 prefix), so a token names the key that signed it
- * and rotation (`GASTOWN_JWT_SECRET_PREVIOUS`) needs no guessing.
+ * and rotation (`GASTOWN_JWT_SECRET_PREVIOUS`) needs no guessing. A token without a
+ * `kid` (the contract does not require one of a token minted elsewhere) is tried
+ * against each key of the ring in order.
  */
 export interface SigningKey {
   kid: string;
@@ -12,6 +14,8 @@ export interface SigningKey {
 export interface KeyRing {
   current: SigningKey;
   byKid: ReadonlyMap<string, SigningKey>;
+  /** Every key once, current first: the order a token without `kid` is tried in. */
+  keys: readonly SigningKey[];
 }
 
 const keyCache = new Map<string, Promise<SigningKey>>();
@@ -36,7 +40,7 @@ export async function keyRing(secret: string, previous?: string): Promise<KeyRin
     const old = await signingKey(previous);
     byKid.set(old.kid, old);
   }
-  return { current, byKid };
+  return { current, byKid, keys: [...byKid.values()] };
 }
 
 /** Imports a raw secret as an HMAC-SHA256 key, without the cache (the benchmark's baseline). */

@@ -1,6 +1,7 @@
 import { SignJWT, decodeProtectedHeader, errors, jwtVerify, type JWTPayload } from 'jose';
 import { AppError } from '../errors';
-import type { KeyRing } from './signing-keys';
+import { isLive } from './refresh-policy';
+import type { KeyRing, SigningKey } from './signing-keys';
 
 /** Issuer of every Gastown token. */
 export const ISSUER = 'gastown';
@@ -31,14 +32,18 @@ interface VerifiedEntry {
  */
 const verifiedCache = new Map<string, VerifiedEntry>();
 
-/** Claims of an agent token (see the contract). `gen` is the agent's token generation: stop bumps it. */
+/**
+ * Claims of an agent token (see the contract). `gen` is the agent's token generation (stop
+ * bumps it); the TownDO always sets it, but a token minted elsewhere from the contract's
+ * claims alone has none (see `agentTokenGranted`).
+ */
 export interface AgentClaims {
   sub: string;
   agentId: string;
   rigId?: string;
   townId: string;
   userId: string;
-  gen: number;
+  gen?: number;
   iat: number;
   exp: number;
   jti: string;
@@ -119,9 +124,30 @@ export async function verifyAgentToken(keys: KeyRing, token: string, nowMs: numb
   if (typeof agentId !== 'string' || agentId !== payload.sub) throw invalid('agentId claim missing or not the subject');
   if (typeof townId !== 'string' || !townId) throw invalid('townId claim missing');
   if (typeof userId !== 'string') throw invalid('userId claim missing');
-  if (typeof gen !== 'number' || !Number.isInteger(gen)) throw invalid('gen claim missing');
+  if (gen !== undefined && (typeof gen !== 'number' || !Number.isInteger(gen))) throw invalid('gen claim malformed');
   if (rigId !== undefined && typeof rigId !== 'string') throw invalid('rigId claim malformed');
   return payload as unknown as AgentClaims;
+}
+
+/** What the revocation check reads of an agent. */
+export interface AgentTokenState {
+  status: string;
+  tokenGen: number;
+  /** When the current generation began (ms); null while a revived agent has not started yet. */
+  tokenGenStartedAt: number | null;
+}
+
+/**
+ * The revocation check: whether the agent's current state still grants a verified token.
+ * A token carrying `gen` holds while that is the agent's generation and the agent was not
+ * stopped (an ended agent's late calls are accepted and ignored). A token without `gen`
+ * holds only while the agent is live and only if it was issued no earlier than the second
+ * its current generation began, so a stop or restart revokes it like any other.
+ */
+export function agentTokenGranted(claims: Pick<AgentClaims, 'gen' | 'iat'>, agent: AgentTokenState): boolean {
+  if (claims.gen !== undefined) return agent.status !== 'stopped' && claims.gen === agent.tokenGen;
+  if (!isLive(agent.status) || agent.tokenGenStartedAt === null) return false;
+  return claims.iat >= Math.floor(agent.tokenGenStartedAt / 1000);
 }
 
 /** Verifies a user access token. */
@@ -143,36 +169,69 @@ async function verify(keys: KeyRing, token: string, audience: string, nowMs: num
   } catch {
     throw invalid('token is not a JWT');
   }
-  const key = kid === undefined ? undefined : keys.byKid.get(kid);
-  if (!key) throw invalid('token signed with an unknown key');
-  const payload = await verifySignedToken(key.key, token, audience, nowMs);
+  let candidates: readonly SigningKey[] = keys.keys;
+  if (kid !== undefined) {
+    const named = keys.byKid.get(kid);
+    if (!named) throw invalid('token signed with an unknown key');
+    candidates = [named];
+  }
+  const { payload, key } = await verifyWithAnyKey(candidates, token, audience, nowMs);
   const until = Math.min(nowMs + VERIFIED_CACHE_TTL_MS, (payload.exp! + CLOCK_TOLERANCE_SECONDS) * 1000);
   if (verifiedCache.size >= VERIFIED_CACHE_MAX) verifiedCache.delete(verifiedCache.keys().next().value!);
   verifiedCache.set(cacheKey, { payload, kid: key.kid, until });
   return payload;
 }
 
+/**
+ * Tries the candidate keys in order; only a signature mismatch moves on to the next key
+ * (jose checks the signature before the claims, so any other failure is the token's own).
+ */
+async function verifyWithAnyKey(candidates: readonly SigningKey[], token: string, audience: string, nowMs: number) {
+  try {
+    for (let i = 0; ; i++) {
+      const key = candidates[i]!;
+      try {
+        return { payload: await joseVerify(key.key, token, audience, nowMs), key };
+      } catch (err) {
+        if (err instanceof errors.JWSSignatureVerificationFailed && i + 1 < candidates.length) continue;
+        throw err;
+      }
+    }
+  } catch (err) {
+    throw toTokenError(err);
+  }
+}
+
 /** Signature and claims with jose, errors mapped to 401 codes. Exported for the benchmark (no verification cache). */
 export async function verifySignedToken(key: CryptoKey | Uint8Array, token: string, audience: string, nowMs: number): Promise<JWTPayload> {
   try {
-    const { payload } = await jwtVerify(token, key, {
-      algorithms: ['HS256'],
-      issuer: ISSUER,
-      audience,
-      requiredClaims: ['exp', 'iat', 'sub', 'jti'],
-      clockTolerance: CLOCK_TOLERANCE_SECONDS,
-      currentDate: new Date(nowMs),
-    });
-    if (payload.iat! * 1000 > nowMs + CLOCK_TOLERANCE_SECONDS * 1000) throw invalid('token not yet valid');
-    return payload;
+    return await joseVerify(key, token, audience, nowMs);
   } catch (err) {
-    if (err instanceof AppError) throw err;
-    if (err instanceof errors.JWTExpired) throw new AppError('token_expired', 'token expired');
-    if (err instanceof errors.JWTClaimValidationFailed) throw invalid(`claim "${err.claim}" invalid`);
-    if (err instanceof errors.JWSSignatureVerificationFailed) throw invalid('signature invalid');
-    if (err instanceof errors.JOSEAlgNotAllowed) throw invalid('algorithm not allowed');
-    throw invalid('token malformed');
+    throw toTokenError(err);
   }
+}
+
+/** Nothing beyond the contract's claims is required: `exp`, `iat`, `sub`, `jti`, issuer and audience. */
+async function joseVerify(key: CryptoKey | Uint8Array, token: string, audience: string, nowMs: number): Promise<JWTPayload> {
+  const { payload } = await jwtVerify(token, key, {
+    algorithms: ['HS256'],
+    issuer: ISSUER,
+    audience,
+    requiredClaims: ['exp', 'iat', 'sub', 'jti'],
+    clockTolerance: CLOCK_TOLERANCE_SECONDS,
+    currentDate: new Date(nowMs),
+  });
+  if (payload.iat! * 1000 > nowMs + CLOCK_TOLERANCE_SECONDS * 1000) throw invalid('token not yet valid');
+  return payload;
+}
+
+function toTokenError(err: unknown): AppError {
+  if (err instanceof AppError) return err;
+  if (err instanceof errors.JWTExpired) return new AppError('token_expired', 'token expired');
+  if (err instanceof errors.JWTClaimValidationFailed) return invalid(`claim "${err.claim}" invalid`);
+  if (err instanceof errors.JWSSignatureVerificationFailed) return invalid('signature invalid');
+  if (err instanceof errors.JOSEAlgNotAllowed) return invalid('algorithm not allowed');
+  return invalid('token malformed');
 }
 
 function invalid(detail: string): AppError {

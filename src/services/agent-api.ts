@@ -1,5 +1,5 @@
 import { isLive, stallCheckAt } from '../domain/refresh-policy';
-import type { AgentClaims } from '../domain/tokens';
+import { agentTokenGranted, type AgentClaims } from '../domain/tokens';
 import { AppError } from '../errors';
 import type { AgentRow } from '../storage/agent-store';
 import type { AgentEventInput } from '../storage/event-store';
@@ -8,13 +8,12 @@ import type { TownContext } from './town-context';
 import { publicBead } from './town-view';
 
 /**
- * The revocation check behind every agent route: the token's generation must be the
- * agent's current one, and a stopped agent has none. Signature and expiry were checked
- * by the middleware.
+ * The revocation check behind every agent route (see `agentTokenGranted`). Signature and
+ * expiry were checked by the middleware.
  */
 export function authorizeAgent(ctx: TownContext, claims: AgentClaims): AgentRow {
   const agent = ctx.agents.get(claims.agentId);
-  if (!agent || agent.status === 'stopped' || claims.gen !== agent.tokenGen) {
+  if (!agent || !agentTokenGranted(claims, agent)) {
     throw new AppError('token_revoked', 'token revoked');
   }
   return agent;

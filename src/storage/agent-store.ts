@@ -12,6 +12,8 @@ export interface AgentRow {
   beadId: string | null;
   command: string | null;
   tokenGen: number;
+  /** When the current token generation began; null while a revived agent has not started yet. */
+  tokenGenStartedAt: number | null;
   tokenExpiresAt: number | null;
   tokenRefreshedAt: number | null;
   refreshCount: number;
@@ -30,7 +32,7 @@ export interface AgentRow {
   endedAt: number | null;
 }
 
-const COLUMNS = `id, rig_id AS rigId, role, status, bead_id AS beadId, command, token_gen AS tokenGen,
+const COLUMNS = `id, rig_id AS rigId, role, status, bead_id AS beadId, command, token_gen AS tokenGen, token_gen_started_at AS tokenGenStartedAt,
   token_expires_at AS tokenExpiresAt, token_refreshed_at AS tokenRefreshedAt, refresh_count AS refreshCount,
   next_refresh_at AS nextRefreshAt, refresh_failures AS refreshFailures, last_heartbeat_at AS lastHeartbeatAt,
   stall_check_at AS stallCheckAt, heartbeat_detail AS heartbeatDetail, remint_window_start AS remintWindowStart, remint_count AS remintCount,
@@ -48,8 +50,8 @@ export class AgentStore {
 
   insert(agent: { id: string; rigId: string | null; role: Role; beadId: string | null; command: string[] | null }, now: number): void {
     this.#sql.run(
-      `INSERT INTO agents (id, rig_id, role, status, bead_id, command, created_at) VALUES (?, ?, ?, 'starting', ?, ?, ?)`,
-      agent.id, agent.rigId, agent.role, agent.beadId, agent.command ? JSON.stringify(agent.command) : null, now,
+      `INSERT INTO agents (id, rig_id, role, status, bead_id, command, created_at, token_gen_started_at) VALUES (?, ?, ?, 'starting', ?, ?, ?, ?)`,
+      agent.id, agent.rigId, agent.role, agent.beadId, agent.command ? JSON.stringify(agent.command) : null, now, now,
     );
   }
 
@@ -112,26 +114,27 @@ export class AgentStore {
     this.#sql.run(`UPDATE agents SET refresh_failures = refresh_failures + 1, next_refresh_at = ? WHERE id = ?`, retryAt, id);
   }
 
-  /** Marks an agent started in the container with its first token. */
+  /** Marks an agent started in the container with its first token; a revived agent's generation begins here. */
   markStarted(id: string, expiresAt: number, now: number, nextRefreshAt: number, stallCheckAt: number): void {
     this.#sql.run(
       `UPDATE agents SET status = 'working', started_at = ?, token_expires_at = ?, token_refreshed_at = ?,
-        next_refresh_at = ?, stall_check_at = ?, refresh_failures = 0, last_heartbeat_at = NULL, ended_at = NULL WHERE id = ?`,
-      now, expiresAt, now, nextRefreshAt, stallCheckAt, id,
+        next_refresh_at = ?, stall_check_at = ?, refresh_failures = 0, last_heartbeat_at = NULL, ended_at = NULL,
+        token_gen_started_at = COALESCE(token_gen_started_at, ?) WHERE id = ?`,
+      now, expiresAt, now, nextRefreshAt, stallCheckAt, now, id,
     );
   }
 
-  /** Prepares a dead agent (the mayor) to run again under a new token generation. */
+  /** Prepares a dead agent (the mayor) to run again under a new token generation, which begins when it starts. */
   revive(id: string): void {
-    this.#sql.run(`UPDATE agents SET status = 'starting', token_gen = token_gen + 1, summary = NULL WHERE id = ?`, id);
+    this.#sql.run(`UPDATE agents SET status = 'starting', token_gen = token_gen + 1, token_gen_started_at = NULL, summary = NULL WHERE id = ?`, id);
   }
 
   /** Ends an agent. `revoke` bumps its token generation, which kills every token minted before. */
   end(id: string, status: 'exited' | 'failed' | 'stopped', now: number, summary: string | null, revoke: boolean): void {
     this.#sql.run(
       `UPDATE agents SET status = ?, ended_at = ?, next_refresh_at = NULL, stall_check_at = NULL, summary = COALESCE(?, summary),
-        token_gen = token_gen + ? WHERE id = ?`,
-      status, now, summary, revoke ? 1 : 0, id,
+        token_gen = token_gen + ?, token_gen_started_at = CASE WHEN ? THEN ? ELSE token_gen_started_at END WHERE id = ?`,
+      status, now, summary, revoke ? 1 : 0, revoke ? 1 : 0, now, id,
     );
   }
 

@@ -1,7 +1,8 @@
+import { SignJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { readConfig } from '../../../src/domain/config';
 import { importSigningKey, keyRing } from '../../../src/domain/signing-keys';
-import { mintAgentToken, verifyAgentToken } from '../../../src/domain/tokens';
+import { agentTokenGranted, mintAgentToken, verifyAgentToken } from '../../../src/domain/tokens';
 
 const SECRET = 'unit-secret-0123456789abcdef0123456789abcdef';
 const OLD = 'unit-old-secret-0123456789abcdef0123456789abcd';
@@ -36,11 +37,68 @@ describe('agent tokens with an injected clock', () => {
     await expect(verifyAgentToken(await keyRing(SECRET), old.token, NOW)).rejects.toMatchObject({ code: 'token_invalid' });
   });
 
+  it('mints with gen and kid: our own tokens keep both', async () => {
+    const keys = await keyRing(SECRET);
+    const { token } = await mintAgentToken(keys, subject, NOW, 600);
+    const header = JSON.parse(atob(token.split('.')[0]!.replace(/-/g, '+').replace(/_/g, '/')));
+    expect(header).toMatchObject({ alg: 'HS256', kid: keys.current.kid });
+    expect((await verifyAgentToken(keys, token, NOW)).gen).toBe(3);
+  });
+
+  /** A token with exactly the contract's claims (no gen), signed by someone who knows the secret. */
+  const contractToken = (secret: string, header: Record<string, unknown> = {}) =>
+    new SignJWT({ agentId: 'mayor-1', townId: 'town-1', userId: 'u' })
+      .setProtectedHeader({ alg: 'HS256', ...header })
+      .setSubject('mayor-1')
+      .setIssuedAt(NOW / 1000)
+      .setExpirationTime(NOW / 1000 + 600)
+      .setJti('j-1')
+      .setIssuer('gastown')
+      .setAudience('gastown-agent')
+      .sign(new TextEncoder().encode(secret));
+
+  it.each([
+    ['current secret, no kid', SECRET, {}, null],
+    ['previous secret, no kid', OLD, {}, null],
+    ['another secret, no kid', 'another-secret-0123456789abcdef0123456789ab', {}, 'token_invalid'],
+    ['unknown kid', SECRET, { kid: 'k-harness' }, 'token_invalid'],
+  ])('contract claims only (%s) → %s', async (_name, secret, header, code) => {
+    const keys = await keyRing(SECRET, OLD);
+    const outcome = await verifyAgentToken(keys, await contractToken(secret, header), NOW).then(
+      (claims) => {
+        expect(claims).toMatchObject({ agentId: 'mayor-1', townId: 'town-1', userId: 'u' });
+        expect(claims.gen).toBeUndefined();
+        return null;
+      },
+      (e: { code: string }) => e.code,
+    );
+    expect(outcome).toBe(code);
+  });
+
   it('caches the imported key per secret', async () => {
     const a = await keyRing(SECRET);
     const b = await keyRing(SECRET);
     expect(a.current.key).toBe(b.current.key);
     expect((await importSigningKey(SECRET)).kid).toBe(a.current.kid);
+  });
+});
+
+describe('revocation: does the agent still grant the token?', () => {
+  const startedAt = NOW - 60_000;
+  const iat = Math.floor(NOW / 1000);
+  it.each([
+    ['gen current, live', { gen: 2, iat }, { status: 'working', tokenGen: 2, tokenGenStartedAt: startedAt }, true],
+    ['gen current, exited (late call)', { gen: 2, iat }, { status: 'exited', tokenGen: 2, tokenGenStartedAt: startedAt }, true],
+    ['gen current, stopped', { gen: 2, iat }, { status: 'stopped', tokenGen: 2, tokenGenStartedAt: startedAt }, false],
+    ['gen older', { gen: 1, iat }, { status: 'working', tokenGen: 2, tokenGenStartedAt: startedAt }, false],
+    ['no gen, live, issued after the generation began', { iat }, { status: 'idle', tokenGen: 2, tokenGenStartedAt: startedAt }, true],
+    ['no gen, issued in the second the generation began', { iat: Math.floor(startedAt / 1000) }, { status: 'working', tokenGen: 2, tokenGenStartedAt: startedAt + 999 }, true],
+    ['no gen, issued before the generation began', { iat: Math.floor(startedAt / 1000) - 1 }, { status: 'working', tokenGen: 2, tokenGenStartedAt: startedAt }, false],
+    ['no gen, stopped', { iat }, { status: 'stopped', tokenGen: 3, tokenGenStartedAt: NOW }, false],
+    ['no gen, exited', { iat }, { status: 'exited', tokenGen: 2, tokenGenStartedAt: startedAt }, false],
+    ['no gen, revived but not started yet', { iat }, { status: 'starting', tokenGen: 3, tokenGenStartedAt: null }, false],
+  ])('%s → %s', (_name, claims, agent, granted) => {
+    expect(agentTokenGranted(claims, agent)).toBe(granted);
   });
 });
 
