@@ -12,21 +12,33 @@ export function createApp() {
   app.route('/api/auth', authRoutes);
   app.route('/api/towns/:townId/agents/:agentId', agentRoutes);
   app.route('/api/towns', townRoutes);
-  app.notFound(() => renderError(new AppError('not_found', 'no such route')));
-  app.onError((err) => {
+  app.notFound((c) => renderError(new AppError('not_found', 'no such route'), c.req.raw));
+  app.onError((err, c) => {
     const appError = toAppError(err);
-    if (appError) return renderError(appError);
+    if (appError) return renderError(appError, c.req.raw);
     console.error(JSON.stringify({ msg: 'unhandled error', error: String((err as Error)?.message ?? err).slice(0, 500) }));
-    return renderError(new AppError('internal', 'internal error'));
+    return renderError(new AppError('internal', 'internal error'), c.req.raw);
   });
   return app;
 }
 
-function renderError(err: AppError): Response {
+function renderError(err: AppError, request: Request): Response {
   const headers: Record<string, string> = { 'content-type': 'application/json' };
-  if (err.status === 401) {
-    const code = err.code === 'unauthorized' ? 'invalid_request' : 'invalid_token';
-    headers['www-authenticate'] = `Bearer realm="gastown", error="${code}", error_description="${err.code}"`;
-  }
+  if (err.status === 401) headers['www-authenticate'] = challenge(err, request);
   return new Response(JSON.stringify(errorBody(err)), { status: err.status, headers });
+}
+
+/** A bearer token in the Authorization header (any other scheme, or none, is no token). */
+const BEARER_TOKEN = /^Bearer[ ]+\S/i;
+
+/**
+ * The challenge of a 401. The token endpoint authenticates clients, Basic among them
+ * (RFC 6749 §2.3.1, §5.2). Elsewhere a request without a bearer token gets no `error`
+ * attribute (RFC 6750 §3.1); a token that was presented and refused is `invalid_token`,
+ * with the project's code as its description.
+ */
+function challenge(err: AppError, request: Request): string {
+  if (new URL(request.url).pathname.startsWith('/api/auth/')) return 'Basic realm="gastown"';
+  if (!BEARER_TOKEN.test(request.headers.get('authorization') ?? '')) return 'Bearer realm="gastown"';
+  return `Bearer realm="gastown", error="invalid_token", error_description="${err.code}"`;
 }

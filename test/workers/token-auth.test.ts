@@ -59,11 +59,19 @@ describe('agent token verification', () => {
     expect(res.headers.get('www-authenticate')).toContain(`error_description="${code}"`);
   });
 
-  it('no bearer → 401 unauthorized', async () => {
-    const res = await api(path(), { body: {} });
-    expect(res.status).toBe(401);
-    expect(res.json.error.code).toBe('unauthorized');
-    expect(res.headers.get('www-authenticate')).toMatch(/^Bearer realm="gastown"/);
+  it('no bearer → 401 unauthorized, challenged without an error attribute (RFC 6750 §3.1)', async () => {
+    const requests: Array<Record<string, string>> = [{}, { authorization: 'Bearer' }, { authorization: 'Basic dXNlcjpwYXNz' }];
+    for (const headers of requests) {
+      const res = await api(path(), { body: {}, headers });
+      expect(res.status).toBe(401);
+      expect(res.json.error.code).toBe('unauthorized');
+      expect(res.headers.get('www-authenticate')).toBe('Bearer realm="gastown"');
+    }
+  });
+
+  it('an invalid token is challenged with error="invalid_token" and its code', async () => {
+    const res = await api(path(), { token: 'not.a.jwt', body: {} });
+    expect(res.headers.get('www-authenticate')).toBe('Bearer realm="gastown", error="invalid_token", error_description="token_invalid"');
   });
 
   it("another agent's valid token → 403", async () => {
