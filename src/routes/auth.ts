@@ -10,15 +10,20 @@ import { MAX_BODY_BYTES } from '../middleware/json-body';
 /** Lifetime of a user access token. */
 export const USER_TOKEN_TTL_SECONDS = 3_600;
 
-/** `POST /api/auth/token`: OAuth 2.0 client-credentials grant, form or JSON. */
+/**
+ * `POST /api/auth/token`: OAuth 2.0 client-credentials grant. Parameters as a form or JSON
+ * (JSON also without a JSON content type, when the body is an object); the client
+ * authenticates in the body or with HTTP Basic, the default of OAuth client libraries.
+ */
 export const authRoutes = new Hono<AppEnv>().post('/token', async (c) => {
   const params = await readGrant(c.req.raw);
   if (params.grant_type !== 'client_credentials') throw new AppError('bad_request', 'grant_type must be client_credentials');
+  const client = clientCredentials(c.req.header('authorization'), params);
   const config = readConfig(c.env);
   if (!config.clientId || !config.clientSecret) throw new AppError('misconfigured', 'GASTOWN_CLIENT_ID / GASTOWN_CLIENT_SECRET are not set');
   const [idOk, secretOk] = await Promise.all([
-    constantTimeEqual(String(params.client_id ?? ''), config.clientId),
-    constantTimeEqual(String(params.client_secret ?? ''), config.clientSecret),
+    constantTimeEqual(client.id, config.clientId),
+    constantTimeEqual(client.secret, config.clientSecret),
   ]);
   if (!idOk || !secretOk) throw new AppError('unauthorized', 'invalid client credentials');
   const minted = await mintUserToken(await envKeys(c.env), config.clientId, Date.now(), USER_TOKEN_TTL_SECONDS);
@@ -26,11 +31,55 @@ export const authRoutes = new Hono<AppEnv>().post('/token', async (c) => {
   return c.json({ access_token: minted.token, token_type: 'Bearer', expires_in: USER_TOKEN_TTL_SECONDS });
 });
 
+interface ClientCredentials {
+  id: string;
+  secret: string;
+}
+
+/**
+ * The client's credentials, from the body or an `Authorization: Basic` header (RFC 6749
+ * §2.3.1: each part form-urlencoded, then joined by a colon and base64-encoded). Sent
+ * both ways, they must be the same client.
+ */
+function clientCredentials(authorization: string | undefined, params: Record<string, unknown>): ClientCredentials {
+  const basic = /^Basic[ ]+([^\s]*)\s*$/i.exec(authorization ?? '');
+  if (!basic) return { id: String(params.client_id ?? ''), secret: String(params.client_secret ?? '') };
+  const header = decodeBasic(basic[1]!);
+  const differs = (value: unknown, expected: string) => value !== undefined && String(value) !== expected;
+  if (differs(params.client_id, header.id) || differs(params.client_secret, header.secret)) {
+    throw new AppError('bad_request', 'invalid_request: client credentials in the Authorization header and the body differ');
+  }
+  return header;
+}
+
+function decodeBasic(encoded: string): ClientCredentials {
+  let decoded: string;
+  try {
+    decoded = new TextDecoder().decode(Uint8Array.from(atob(encoded), (ch) => ch.charCodeAt(0)));
+  } catch {
+    throw new AppError('bad_request', 'invalid_request: malformed Basic credentials');
+  }
+  const colon = decoded.indexOf(':');
+  if (colon < 0) throw new AppError('bad_request', 'invalid_request: malformed Basic credentials');
+  return { id: formDecode(decoded.slice(0, colon)), secret: formDecode(decoded.slice(colon + 1)) };
+}
+
+/** application/x-www-form-urlencoded decoding of one value; a stray `%` is kept as it is. */
+function formDecode(value: string): string {
+  const spaced = value.replace(/\+/g, ' ');
+  try {
+    return decodeURIComponent(spaced);
+  } catch {
+    return spaced;
+  }
+}
+
 async function readGrant(request: Request): Promise<Record<string, unknown>> {
-  const text = await request.text();
+  const text = new TextDecoder().decode(await request.arrayBuffer());
   if (text.length > MAX_BODY_BYTES) throw new AppError('too_large', 'body too large');
-  const type = request.headers.get('content-type') ?? '';
-  if (type.includes('application/json')) {
+  const type = (request.headers.get('content-type') ?? '').toLowerCase();
+  const looksJson = !type.includes('application/x-www-form-urlencoded') && text.trimStart().startsWith('{');
+  if (type.includes('json') || looksJson) {
     try {
       const value: unknown = JSON.parse(text);
       if (value && typeof value === 'object' && !Array.isArray(value)) return value as Record<string, unknown>;
