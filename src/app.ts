@@ -1,5 +1,6 @@
 import { Hono } from 'hono';
 import type { AppEnv } from './app-env';
+import { readConfig } from './domain/config';
 import { AppError, errorBody, toAppError } from './errors';
 import { agentRoutes } from './routes/agents';
 import { authRoutes } from './routes/auth';
@@ -8,7 +9,12 @@ import { townRoutes } from './routes/towns';
 /** Builds the Worker's HTTP app from the route modules, with the one error renderer. */
 export function createApp() {
   const app = new Hono<AppEnv>();
-  app.get('/health', (c) => c.json({ ok: true }));
+  // Health reads the configuration as every route does, so a deploy or `npm start` health
+  // check fails (500 misconfigured, naming the variable) where the routes would.
+  app.get('/health', (c) => {
+    readConfig(c.env);
+    return c.json({ ok: true });
+  });
   app.route('/api/auth', authRoutes);
   app.route('/api/towns/:townId/agents/:agentId', agentRoutes);
   app.route('/api/towns', townRoutes);
