@@ -2,6 +2,11 @@ import { AppError } from '../errors';
 
 /** Minimum length of an HS256 signing secret, in bytes. */
 export const MIN_SECRET_BYTES = 32;
+/**
+ * Shortest agent token lifetime: the refresh period is half of it (one second here), the
+ * least the alarm schedule and the retry backoff are built for.
+ */
+export const MIN_AGENT_TOKEN_TTL_SECONDS = 2;
 
 /** Validated configuration of the Worker and TownDO. */
 export interface GastownConfig {
@@ -51,7 +56,9 @@ function parseConfig(env: ConfigSource): GastownConfig {
   const controlSecret = optionalString(env.CONTAINER_CONTROL_SECRET);
   if (!controlSecret) throw new AppError('misconfigured', 'CONTAINER_CONTROL_SECRET is not set');
   const ttl = positiveInt(env, 'AGENT_TOKEN_TTL_SECONDS');
-  if (ttl < 10) throw new AppError('misconfigured', 'AGENT_TOKEN_TTL_SECONDS must be at least 10');
+  if (ttl < MIN_AGENT_TOKEN_TTL_SECONDS) {
+    throw new AppError('misconfigured', `AGENT_TOKEN_TTL_SECONDS must be at least ${MIN_AGENT_TOKEN_TTL_SECONDS}, got ${ttl}`);
+  }
   return {
     jwtSecret,
     jwtSecretPrevious: previous,

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app';
 import type { Env } from '../../src/env';
 import { ORIGIN } from './helpers';
+import { TEST_SECRETS } from './secrets';
 
 /** The Worker app under a changed configuration (the deployed one is the test's env). */
 async function call(path: string, overrides: Partial<Record<keyof Env, string | undefined>>, init: RequestInit = {}) {
@@ -10,6 +11,12 @@ async function call(path: string, overrides: Partial<Record<keyof Env, string | 
   const res = await createApp().fetch(new Request(`${ORIGIN}${path}`, init), changed);
   return { status: res.status, json: (await res.json()) as any };
 }
+
+const grant = () => ({
+  method: 'POST',
+  headers: { 'content-type': 'application/json' },
+  body: JSON.stringify({ grant_type: 'client_credentials', client_id: TEST_SECRETS.GASTOWN_CLIENT_ID, client_secret: TEST_SECRETS.GASTOWN_CLIENT_SECRET }),
+});
 
 /** A Worker cannot refuse to start, so /health is where a deploy or `npm start` sees a broken configuration. */
 describe('GET /health validates the configuration', () => {
@@ -28,5 +35,25 @@ describe('GET /health validates the configuration', () => {
     expect(res.json.error.code).toBe('misconfigured');
     expect(res.json.error.message).toMatch(message);
     expect(JSON.stringify(res.json)).not.toContain('too-short-secret');
+  });
+});
+
+/** The contract sets no minimum token lifetime; a short one must not turn every route into a 500. */
+describe('AGENT_TOKEN_TTL_SECONDS', () => {
+  it.each(['2', '5'])('%s s is a working configuration', async (ttl) => {
+    expect((await call('/health', { AGENT_TOKEN_TTL_SECONDS: ttl })).json).toEqual({ ok: true });
+    const token = await call('/api/auth/token', { AGENT_TOKEN_TTL_SECONDS: ttl }, grant());
+    expect(token.status).toBe(200);
+  });
+
+  it.each([
+    ['1', /AGENT_TOKEN_TTL_SECONDS must be at least 2/],
+    ['0', /AGENT_TOKEN_TTL_SECONDS must be a positive integer/],
+    ['soon', /AGENT_TOKEN_TTL_SECONDS must be a positive integer/],
+  ])('%s → 500 misconfigured', async (ttl, message) => {
+    const res = await call('/health', { AGENT_TOKEN_TTL_SECONDS: ttl });
+    expect(res.status).toBe(500);
+    expect(res.json.error.code).toBe('misconfigured');
+    expect(res.json.error.message).toMatch(message);
   });
 });

@@ -1,6 +1,7 @@
 import { SignJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { readConfig } from '../../../src/domain/config';
+import { nextRefreshAt, refreshPeriodMs, retryAt } from '../../../src/domain/refresh-policy';
 import { importSigningKey, keyRing } from '../../../src/domain/signing-keys';
 import { agentTokenGranted, mintAgentToken, verifyAgentToken } from '../../../src/domain/tokens';
 
@@ -113,8 +114,27 @@ describe('configuration', () => {
     [{ ...base, GASTOWN_JWT_SECRET_PREVIOUS: 'short' }, /PREVIOUS must be at least 32 bytes/],
     [{ GASTOWN_JWT_SECRET: SECRET }, /CONTAINER_CONTROL_SECRET is not set/],
     [{ ...base, AGENT_TOKEN_TTL_SECONDS: 'soon' }, /positive integer/],
+    [{ ...base, AGENT_TOKEN_TTL_SECONDS: '2.5' }, /positive integer/],
+    [{ ...base, AGENT_TOKEN_TTL_SECONDS: '1' }, /AGENT_TOKEN_TTL_SECONDS must be at least 2/],
   ])('refuses %o', (env, message) => {
     expect(() => readConfig(env)).toThrow(message);
+    expect(() => readConfig(env)).toThrow(expect.objectContaining({ code: 'misconfigured' }));
+  });
+
+  it.each([2, 3, 9])('takes a %i s token lifetime: refreshed at most at half of it, in whole ms', async (ttl) => {
+    const config = readConfig({ ...base, AGENT_TOKEN_TTL_SECONDS: String(ttl) });
+    expect(config.agentTokenTtlSeconds).toBe(ttl);
+    const period = refreshPeriodMs(config.tokenRefreshIntervalSeconds, ttl);
+    expect(period).toBe(ttl * 500);
+    for (const random of [0, 0.5, 0.999999]) {
+      const next = nextRefreshAt(NOW, period, random) - NOW;
+      expect(Number.isInteger(next)).toBe(true);
+      expect(next).toBeLessThanOrEqual(ttl * 1000 * 0.55);
+    }
+    expect(Number.isInteger(retryAt(NOW, 1, NOW + ttl * 1000, period, 0.3))).toBe(true);
+    const { token, expiresAt } = await mintAgentToken(await keyRing(SECRET), subject, NOW, ttl);
+    expect(expiresAt).toBe(NOW + ttl * 1000);
+    await expect(verifyAgentToken(await keyRing(SECRET), token, NOW + 1_000)).resolves.toMatchObject({ agentId: 'polecat-1' });
   });
 });
 
