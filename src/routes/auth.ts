@@ -18,14 +18,13 @@ export const USER_TOKEN_TTL_SECONDS = 3_600;
 export const authRoutes = new Hono<AppEnv>().post('/token', async (c) => {
   const params = await readGrant(c.req.raw);
   if (params.grant_type !== 'client_credentials') throw new AppError('bad_request', 'grant_type must be client_credentials');
-  const client = clientCredentials(c.req.header('authorization'), params);
+  const candidates = clientCredentials(c.req.header('authorization'), params);
   const config = readConfig(c.env);
   if (!config.clientId || !config.clientSecret) throw new AppError('misconfigured', 'GASTOWN_CLIENT_ID / GASTOWN_CLIENT_SECRET are not set');
-  const [idOk, secretOk] = await Promise.all([
-    constantTimeEqual(client.id, config.clientId),
-    constantTimeEqual(client.secret, config.clientSecret),
-  ]);
-  if (!idOk || !secretOk) throw new AppError('unauthorized', 'invalid client credentials');
+  const matches = await Promise.all(
+    candidates.map(async (client) => (await constantTimeEqual(client.id, config.clientId!)) && (await constantTimeEqual(client.secret, config.clientSecret!))),
+  );
+  if (!matches.includes(true)) throw new AppError('unauthorized', 'invalid client credentials');
   const minted = await mintUserToken(await envKeys(c.env), config.clientId, Date.now(), USER_TOKEN_TTL_SECONDS);
   c.header('cache-control', 'no-store');
   return c.json({ access_token: minted.token, token_type: 'Bearer', expires_in: USER_TOKEN_TTL_SECONDS });
@@ -39,19 +38,22 @@ interface ClientCredentials {
 /**
  * The client's credentials, from the body or an `Authorization: Basic` header (RFC 6749
  * §2.3.1: each part form-urlencoded, then joined by a colon and base64-encoded). Sent
- * both ways, they must be the same client.
+ * both ways, they must be the same client. Many clients (`curl -u`) skip the urlencoding,
+ * so Basic credentials are tried decoded and as sent.
  */
-function clientCredentials(authorization: string | undefined, params: Record<string, unknown>): ClientCredentials {
+export function clientCredentials(authorization: string | undefined, params: Record<string, unknown>): ClientCredentials[] {
   const basic = /^Basic[ ]+([^\s]*)\s*$/i.exec(authorization ?? '');
-  if (!basic) return { id: String(params.client_id ?? ''), secret: String(params.client_secret ?? '') };
-  const header = decodeBasic(basic[1]!);
-  const differs = (value: unknown, expected: string) => value !== undefined && String(value) !== expected;
-  if (differs(params.client_id, header.id) || differs(params.client_secret, header.secret)) {
+  if (!basic) return [{ id: String(params.client_id ?? ''), secret: String(params.client_secret ?? '') }];
+  const raw = decodeBasic(basic[1]!);
+  const decoded = { id: formDecode(raw.id), secret: formDecode(raw.secret) };
+  const same = (value: unknown, header: keyof ClientCredentials) => value === undefined || String(value) === decoded[header] || String(value) === raw[header];
+  if (!same(params.client_id, 'id') || !same(params.client_secret, 'secret')) {
     throw new AppError('bad_request', 'invalid_request: client credentials in the Authorization header and the body differ');
   }
-  return header;
+  return [decoded, raw];
 }
 
+/** `user:password` of a Basic header, as sent. */
 function decodeBasic(encoded: string): ClientCredentials {
   let decoded: string;
   try {
@@ -61,7 +63,7 @@ function decodeBasic(encoded: string): ClientCredentials {
   }
   const colon = decoded.indexOf(':');
   if (colon < 0) throw new AppError('bad_request', 'invalid_request: malformed Basic credentials');
-  return { id: formDecode(decoded.slice(0, colon)), secret: formDecode(decoded.slice(colon + 1)) };
+  return { id: decoded.slice(0, colon), secret: decoded.slice(colon + 1) };
 }
 
 /** application/x-www-form-urlencoded decoding of one value; a stray `%` is kept as it is. */
