@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GastownApi } from '../../scripts/lib/gastown-api.ts';
 import { startLocalTown, type LocalTown } from '../../scripts/lib/local-town.ts';
-import { freePort, portInUse } from '../../scripts/lib/ports.ts';
+import { freePort } from '../../scripts/lib/ports.ts';
 import { startStandIn, type StandIn } from '../workers/stand-in-server.ts';
 
 /** `CONTAINER_URL=... npm start`: the real Worker drives a control server someone else runs (a harness's stand-in here). */
@@ -30,7 +30,8 @@ describe('a local town on a control server of its own choosing', () => {
 
   it('starts no control server, and the Worker dispatches to the given one', async () => {
     expect(town.containerUrl).toBe(`http://127.0.0.1:${standIn.port}`);
-    expect(await portInUse(containerPort, '0.0.0.0')).toBe(false);
+    // the port itself may be taken by then (workerd binds ephemeral ports): ask for a control server with this town's secret
+    expect(await controlServerAt(containerPort, control)).toBe(false);
     const api = new GastownApi(town.workerUrl, vars.GASTOWN_CLIENT_ID, vars.GASTOWN_CLIENT_SECRET);
     const { id: townId } = await api.createTown('ext');
     const rig = await api.createRig(townId, 'main');
@@ -40,3 +41,14 @@ describe('a local town on a control server of its own choosing', () => {
     await expect(town.restartControl()).rejects.toThrow(/no local control server/);
   });
 });
+
+/** Whether a control server holding `secret` answers on `port` (its authenticated /stats). Anything else there, or nothing, is no. */
+async function controlServerAt(port: number, secret: string): Promise<boolean> {
+  try {
+    const res = await fetch(`http://127.0.0.1:${port}/stats`, { headers: { authorization: `Bearer ${secret}` }, signal: AbortSignal.timeout(3_000) });
+    const body = (await res.json().catch(() => null)) as { tokensHeld?: unknown } | null;
+    return res.ok && typeof body?.tokensHeld === 'number';
+  } catch {
+    return false;
+  }
+}
