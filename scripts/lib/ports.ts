@@ -1,7 +1,19 @@
 import { createServer } from 'node:net';
 
-/** A TCP port free on loopback right now. */
-export function freePort(): Promise<number> {
+/** Ports this process has handed out: the OS may offer a just-closed port again, and a town needs two distinct ones. */
+const handedOut = new Set<number>();
+
+/** A TCP port free on loopback right now, never one this process handed out before. */
+export async function freePort(): Promise<number> {
+  for (;;) {
+    const port = await ephemeralPort();
+    if (handedOut.has(port)) continue;
+    handedOut.add(port);
+    return port;
+  }
+}
+
+function ephemeralPort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);

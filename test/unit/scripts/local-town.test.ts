@@ -23,6 +23,13 @@ describe('a local town whose port is taken', () => {
     expect(await portInUse(await freePort(), '127.0.0.1')).toBe(false);
   });
 
+  it('freePort never hands out the same port twice (a town asks for two in a row)', async () => {
+    // the OS offers a just-closed port again now and then: over 500 draws a repeat is all but certain
+    const ports = [];
+    for (let i = 0; i < 500; i++) ports.push(await freePort());
+    expect(new Set(ports).size).toBe(ports.length);
+  });
+
   it.each([
     ['worker', (p: number, free: number) => ({ port: p, containerPort: free })],
     ['control', (p: number, free: number) => ({ port: free, containerPort: p })],
