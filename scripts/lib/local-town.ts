@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { withoutWorkerSecrets } from '../../container/src/domain/worker-secrets.ts';
 import { formatVars } from './dev-secrets.ts';
 import { portInUse } from './ports.ts';
 
@@ -151,15 +152,6 @@ export async function startLocalTown(options: LocalTownOptions): Promise<LocalTo
     },
     stop,
   };
-}
-
-/** The Worker's own secrets: the control server (and so its agents) never gets them, as in a deployed container. */
-const WORKER_SECRETS = ['GASTOWN_JWT_SECRET', 'GASTOWN_JWT_SECRET_PREVIOUS', 'GASTOWN_CLIENT_SECRET'];
-
-export function withoutWorkerSecrets(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  const copy = { ...env };
-  for (const name of WORKER_SECRETS) delete copy[name];
-  return copy;
 }
 
 function forwardLines(child: ChildProcess, source: 'worker' | 'control', onLine: LocalTownOptions['onLine']): void {

@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import type { ControlConfig } from '../config.ts';
+import { withoutWorkerSecrets } from '../domain/worker-secrets.ts';
 import type { AgentProcess, ProcessManager } from '../managers/process-manager.ts';
 import type { TokenFiles } from '../managers/token-file.ts';
 import type { OfferResult, TokenStore } from '../managers/token-store.ts';
@@ -13,14 +14,6 @@ import { WorkerClient, type AgentAddress } from './worker-client.ts';
 
 /** The built-in agent, run when a start request names no command. */
 export const BUILTIN_AGENT = fileURLToPath(new URL('../agent/builtin-agent.ts', import.meta.url));
-
-/**
- * Secrets in this server's own environment that never reach an agent: the control secret,
- * and the Worker's secrets (a local control server may inherit them from `npm start`; with
- * them an agent could mint tokens). Only the inherited environment is filtered: a start
- * request's `env` is passed as given, except the control secret.
- */
-export const AGENT_ENV_SECRETS: readonly string[] = ['CONTAINER_CONTROL_SECRET', 'GASTOWN_JWT_SECRET', 'GASTOWN_JWT_SECRET_PREVIOUS', 'GASTOWN_CLIENT_SECRET'];
 
 /** What `/agents/start` carries. */
 export interface StartRequest {
@@ -116,10 +109,8 @@ export class AgentService {
     }
     files.write(req.agentId, req.token);
     const nonce = randomBytes(24).toString('base64url');
-    const inherited: NodeJS.ProcessEnv = { ...process.env };
-    for (const name of AGENT_ENV_SECRETS) delete inherited[name];
     // `req.env` is the TownDO's deliberate choice; the control secret is this server's alone
-    const env: NodeJS.ProcessEnv = { ...inherited, ...req.env };
+    const env: NodeJS.ProcessEnv = { ...withoutWorkerSecrets(process.env), ...req.env };
     delete env.CONTAINER_CONTROL_SECRET;
     Object.assign(env, {
       GASTOWN_AGENT_ID: req.agentId,

@@ -3,7 +3,8 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PortInUseError, startLocalTown, withoutWorkerSecrets } from '../../../scripts/lib/local-town.ts';
+import { withoutWorkerSecrets } from '../../../container/src/domain/worker-secrets.ts';
+import { PortInUseError, startLocalTown } from '../../../scripts/lib/local-town.ts';
 import { freePort, portInUse } from '../../../scripts/lib/ports.ts';
 
 /** `npm start` twice: the second must refuse, not report the first town's health as its own. */
