@@ -187,19 +187,16 @@ async function verify(keys: KeyRing, token: string, audience: string, nowMs: num
  * (jose checks the signature before the claims, so any other failure is the token's own).
  */
 async function verifyWithAnyKey(candidates: readonly SigningKey[], token: string, audience: string, nowMs: number) {
-  try {
-    for (let i = 0; ; i++) {
-      const key = candidates[i]!;
-      try {
-        return { payload: await joseVerify(key.key, token, audience, nowMs), key };
-      } catch (err) {
-        if (err instanceof errors.JWSSignatureVerificationFailed && i + 1 < candidates.length) continue;
-        throw err;
-      }
+  let failure: unknown;
+  for (const key of candidates) {
+    try {
+      return { payload: await joseVerify(key.key, token, audience, nowMs), key };
+    } catch (err) {
+      if (!(err instanceof errors.JWSSignatureVerificationFailed)) throw toTokenError(err);
+      failure = err;
     }
-  } catch (err) {
-    throw toTokenError(err);
   }
+  throw toTokenError(failure);
 }
 
 /** Signature and claims with jose, errors mapped to 401 codes. Exported for the benchmark (no verification cache). */
