@@ -3,9 +3,10 @@
  * scale, authentication overhead, control-server cost. Results go in BENCHMARKS.md.
  */
 import { cpus, totalmem } from 'node:os';
-import { benchAuthRoute, benchVerifyMicro, median } from './bench/auth.ts';
+import { benchAuthRoute, benchVerifyMicro } from './bench/auth.ts';
 import { benchControlServer } from './bench/control.ts';
 import { REFRESH_BATCH_SIZE, benchMintCpu, benchRefreshScale } from './bench/refresh-scale.ts';
+import { median } from './bench/stats.ts';
 
 const quick = process.argv.includes('--quick');
 const f = (n: number, d = 1) => n.toFixed(d);

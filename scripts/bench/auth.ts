@@ -2,14 +2,8 @@ import { keyRing } from '../../src/domain/signing-keys.ts';
 import { AGENT_AUDIENCE, mintAgentToken, verifyAgentToken, verifySignedToken } from '../../src/domain/tokens.ts';
 import { startStandIn } from '../../test/workers/stand-in-server.ts';
 import { GastownApi } from '../lib/gastown-api.ts';
+import { median } from './stats.ts';
 import { startWranglerDev, throughput } from './wrangler-dev.ts';
-
-/** Middle value (mean of the two middle ones for an even count). */
-export function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
 
 const SECRET = 'bench-jwt-secret-0123456789abcdef0123456789abcdef';
 const CONTROL = 'bench-control-secret';

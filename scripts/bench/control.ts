@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { SignJWT } from 'jose';
 import { ROOT } from '../lib/local-town.ts';
 import { freePort } from '../lib/ports.ts';
-import { percentile } from './wrangler-dev.ts';
+import { percentile } from './stats.ts';
 
 const SECRET = new TextEncoder().encode('bench-control-jwt-secret-0123456789abcdef');
 const CONTROL = 'bench-control-secret';

@@ -42,11 +42,6 @@ export async function startWranglerDev(config: string, vars: Record<string, stri
   };
 }
 
-/** Percentile of sorted numbers. */
-export function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
-
 /** Runs `fn` with `concurrency` in flight for `ms`; returns completed calls per second. */
 export async function throughput(fn: () => Promise<void>, concurrency: number, ms: number): Promise<number> {
   let done = 0;
