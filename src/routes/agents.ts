@@ -4,7 +4,7 @@ import { AppError, unwrap } from '../errors';
 import { agentAuth } from '../middleware/agent-auth';
 import { containerAuth } from '../middleware/container-auth';
 import { jsonBody } from '../middleware/json-body';
-import { CompletedBody, EventsBody, HeartbeatBody, ReviewCompleteBody, TOOL_ARGS, isToolName } from './schemas';
+import { CompletedBody, EventsBody, HeartbeatBody, ReviewCompleteBody, TOOL_DEFINITIONS, isToolName } from './schemas';
 import { townStub } from './town-stub';
 
 const agent = agentAuth();
@@ -23,7 +23,7 @@ export const agentRoutes = new Hono<AppEnv>()
   .post('/tools/:tool', agent, async (c) => {
     const tool = c.req.param('tool');
     if (!isToolName(tool)) throw new AppError('not_found', `unknown tool ${tool}`);
-    const args = await jsonBody(c, TOOL_ARGS[tool]);
+    const args = await jsonBody(c, TOOL_DEFINITIONS[tool].input);
     return c.json(unwrap(await townStub(c).callTool(c.get('agent'), tool, args)));
   })
   .post('/token', containerAuth(), async (c) =>

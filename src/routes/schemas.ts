@@ -40,23 +40,4 @@ export const CompletedBody = z.object({
 });
 export const ReviewCompleteBody = z.object({ beadId: id, outcome: z.enum(['merged', 'rejected']) });
 
-const Empty = z.object({}).strict();
-
-/** The tools of the contract and their arguments. */
-export const TOOL_ARGS = {
-  gt_status: Empty,
-  gt_prime: Empty,
-  gt_mail_check: Empty,
-  gt_bead_create: z.object({ title: z.string().trim().min(1).max(200), body: text(20_000).optional(), rigId: id.optional() }).strict(),
-  gt_sling: z.object({ beadId: id, rigId: id.optional() }).strict(),
-  gt_done: z.object({ summary: text(20_000).optional(), beadId: id.optional() }).strict(),
-  gt_mail_send: z.object({ to: id, subject: text(500).optional(), body: z.string().min(1).max(20_000), beadId: id.optional() }).strict(),
-} as const;
-
-export type ToolName = keyof typeof TOOL_ARGS;
-export type ToolArgs<T extends ToolName> = z.infer<(typeof TOOL_ARGS)[T]>;
-
-/** True for the names of the contract's tools. */
-export function isToolName(name: string): name is ToolName {
-  return Object.hasOwn(TOOL_ARGS, name);
-}
+export { isToolName, TOOL_DEFINITIONS, type ToolArgs, type ToolName } from '../../container/plugin/tool-definitions';

@@ -52,7 +52,11 @@ export async function completed(ctx: TownContext, claims: AgentClaims, body: { s
 
 /** The refinery's review outcome for a finished bead. Idempotent. */
 export function reviewComplete(ctx: TownContext, claims: AgentClaims, body: { beadId: string; outcome: 'merged' | 'rejected' }) {
-  const agent = authorizeAgent(ctx, claims);
+  return reviewOutcome(ctx, authorizeAgent(ctx, claims), body);
+}
+
+/** A refinery's review of a done bead: merged closes it, rejected opens it again. */
+export function reviewOutcome(ctx: TownContext, agent: AgentRow, body: { beadId: string; outcome: 'merged' | 'rejected' }) {
   if (agent.role !== 'refinery') throw new AppError('forbidden', 'only a refinery reports reviews');
   const bead = ctx.beads.get(body.beadId);
   if (!bead) throw new AppError('not_found', `bead ${body.beadId} not found`);

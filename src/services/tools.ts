@@ -1,6 +1,7 @@
 import { AppError } from '../errors';
 import type { AgentRow } from '../storage/agent-store';
 import type { ToolArgs, ToolName } from '../routes/schemas';
+import { reviewOutcome } from './agent-api';
 import { dispatch, ensureRefinery } from './dispatcher';
 import { requireTown, type TownContext } from './town-context';
 import { publicAgent, publicBead, publicMail, publicRig } from './town-view';
@@ -63,6 +64,8 @@ export const TOOLS: { [T in ToolName]: ToolHandler<T> } = {
   },
 
   gt_mail_check: (ctx, agent) => ({ mail: ctx.mail.takeUnread(agent.id, ctx.now()).map(publicMail) }),
+
+  gt_review_complete: (ctx, agent, args) => reviewOutcome(ctx, agent, args),
 };
 
 function beadOf(ctx: TownContext, agent: AgentRow) {
