@@ -2,7 +2,7 @@ import { Hono } from 'hono';
 import type { AppEnv } from './app-env';
 import { readConfig } from './domain/config';
 import { AppError, errorBody, toAppError } from './errors';
-import { agentRoutes } from './routes/agents';
+import { agentRoutes, containerRoutes } from './routes/agents';
 import { authRoutes } from './routes/auth';
 import { townRoutes } from './routes/towns';
 
@@ -17,6 +17,7 @@ export function createApp() {
   });
   app.route('/api/auth', authRoutes);
   app.route('/api/towns/:townId/agents/:agentId', agentRoutes);
+  app.route('/api/towns/:townId/container', containerRoutes);
   app.route('/api/towns', townRoutes);
   app.notFound((c) => renderError(new AppError('not_found', 'no such route'), c.req.raw));
   app.onError((err, c) => {
@@ -31,6 +32,7 @@ export function createApp() {
 function renderError(err: AppError, request: Request): Response {
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (err.status === 401) headers['www-authenticate'] = challenge(err, request);
+  if (err.retryAfter !== undefined) headers['retry-after'] = String(Math.max(1, Math.ceil(err.retryAfter)));
   return new Response(JSON.stringify(errorBody(err)), { status: err.status, headers });
 }
 

@@ -9,6 +9,14 @@ export const ISSUER = 'gastown';
 export const AGENT_AUDIENCE = 'gastown-agent';
 /** Audience of user access tokens. */
 export const USER_AUDIENCE = 'gastown-user';
+/** Audience of container credentials. */
+export const CONTAINER_AUDIENCE = 'gastown-container';
+/**
+ * Lifetime of a container credential. A credential is revoked by the next one (its
+ * generation), not by time: this only bounds a credential that leaked from a container
+ * that was never replaced.
+ */
+export const CONTAINER_CREDENTIAL_TTL_SECONDS = 365 * 24 * 3600;
 /** Leeway for clock differences between the Worker and the container. */
 export const CLOCK_TOLERANCE_SECONDS = 30;
 /** A token longer than this is refused before any parsing. */
@@ -115,6 +123,34 @@ async function sign(
     .setJti(crypto.randomUUID())
     .sign(keys.current.key);
   return { token, expiresAt: exp * 1000, issuedAt: iat * 1000 };
+}
+
+/** Claims of a container credential: the town it serves and its generation. */
+export interface ContainerClaims {
+  sub: string;
+  townId: string;
+  cgen: number;
+  iat: number;
+  exp: number;
+  jti: string;
+}
+
+/**
+ * Mints the credential the TownDO hands a container with its first start: it lets the
+ * container ask for an agent's token (the 401 fallback) and report drops. Signed, so the
+ * Worker checks it before any Durable Object is touched; generation `gen` revokes every
+ * earlier credential of the town.
+ */
+export async function mintContainerCredential(keys: KeyRing, townId: string, gen: number, nowMs: number): Promise<string> {
+  return (await sign(keys, { townId, cgen: gen }, townId, CONTAINER_AUDIENCE, nowMs, CONTAINER_CREDENTIAL_TTL_SECONDS)).token;
+}
+
+/** Verifies a container credential; throws a 401 AppError otherwise. */
+export async function verifyContainerCredential(keys: KeyRing, token: string, nowMs: number): Promise<ContainerClaims> {
+  const payload = await verify(keys, token, CONTAINER_AUDIENCE, nowMs);
+  if (typeof payload.townId !== 'string' || payload.townId !== payload.sub) throw invalid('townId claim missing or not the subject');
+  if (typeof payload.cgen !== 'number' || !Number.isInteger(payload.cgen)) throw invalid('cgen claim missing');
+  return payload as unknown as ContainerClaims;
 }
 
 /** Verifies an agent token's signature and claims; throws a 401 AppError with a code otherwise. */
