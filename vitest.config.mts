@@ -1,6 +1,6 @@
 import { cloudflareTest } from '@cloudflare/vitest-plugin';
 import { defineConfig } from 'vitest/config';
-import { TEST_SECRETS } from './test/workers/secrets.ts';
+import { TEST_QUOTAS, TEST_SECRETS } from './test/workers/secrets.ts';
 
 /**
  * Three kinds of test, by path:
@@ -29,6 +29,7 @@ export default defineConfig({
             miniflare: {
               bindings: {
                 ...TEST_SECRETS,
+                ...TEST_QUOTAS,
                 CONTAINER_URL: `http://127.0.0.1:${inject('proxyPort')}`,
               },
             },

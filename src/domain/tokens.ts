@@ -19,6 +19,17 @@ export const CONTAINER_AUDIENCE = 'gastown-container';
 export const CONTAINER_CREDENTIAL_TTL_SECONDS = 365 * 24 * 3600;
 /** Leeway for clock differences between the Worker and the container. */
 export const CLOCK_TOLERANCE_SECONDS = 30;
+/**
+ * Leeway for user access tokens: the Worker mints and checks them itself, on synchronized
+ * clocks, so an expired one is refused within seconds (clients must refresh, not lean on
+ * the container's leeway).
+ */
+export const USER_CLOCK_TOLERANCE_SECONDS = 2;
+
+/** The leeway of each audience. */
+function toleranceOf(audience: string): number {
+  return audience === USER_AUDIENCE ? USER_CLOCK_TOLERANCE_SECONDS : CLOCK_TOLERANCE_SECONDS;
+}
 /** A token longer than this is refused before any parsing. */
 export const MAX_TOKEN_LENGTH = 4096;
 /** Verified tokens remembered per isolate (an agent presents the same token until its next refresh). */
@@ -212,7 +223,7 @@ async function verify(keys: KeyRing, token: string, audience: string, nowMs: num
     candidates = [named];
   }
   const { payload, key } = await verifyWithAnyKey(candidates, token, audience, nowMs);
-  const until = Math.min(nowMs + VERIFIED_CACHE_TTL_MS, (payload.exp! + CLOCK_TOLERANCE_SECONDS) * 1000);
+  const until = Math.min(nowMs + VERIFIED_CACHE_TTL_MS, (payload.exp! + toleranceOf(audience)) * 1000);
   if (verifiedCache.size >= VERIFIED_CACHE_MAX) verifiedCache.delete(verifiedCache.keys().next().value!);
   verifiedCache.set(cacheKey, { payload, kid: key.kid, until });
   return payload;
@@ -251,10 +262,10 @@ async function joseVerify(key: CryptoKey | Uint8Array, token: string, audience: 
     issuer: ISSUER,
     audience,
     requiredClaims: ['exp', 'iat', 'sub', 'jti'],
-    clockTolerance: CLOCK_TOLERANCE_SECONDS,
+    clockTolerance: toleranceOf(audience),
     currentDate: new Date(nowMs),
   });
-  if (payload.iat! * 1000 > nowMs + CLOCK_TOLERANCE_SECONDS * 1000) throw invalid('token not yet valid');
+  if (payload.iat! * 1000 > nowMs + toleranceOf(audience) * 1000) throw invalid('token not yet valid');
   return payload;
 }
 

@@ -30,7 +30,7 @@ export class TownDirectory extends DurableObject<Env> {
     return toResult(() => {
       this.ctx.storage.sql.exec(SCHEMA);
       const count = this.#sql.one<{ n: number }>(`SELECT COUNT(*) AS n FROM towns`)!.n;
-      if (count >= limit) throw new AppError('rate_limited', `a user has at most ${limit} towns (MAX_TOWNS_PER_USER)`);
+      if (count >= limit) throw new AppError('rate_limited', `a user has at most ${limit} towns (MAX_TOWNS_PER_USER)`, { retryAfter: 3600 });
       this.#sql.run(`INSERT OR IGNORE INTO towns (id, name, created_at) VALUES (?, ?, ?)`, entry.id, entry.name, entry.createdAt);
       return { ok: true };
     });

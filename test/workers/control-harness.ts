@@ -25,6 +25,9 @@ export interface SeenRequest {
   agentIds: string[];
   status: number;
   injected: string | null;
+  /** For a start: the runtime asked for and the names (never the values) of the environment given. */
+  runtime?: string | null;
+  envNames?: string[];
 }
 
 /**
@@ -100,8 +103,8 @@ export async function startControlHarness(controlSecret: string, options: { env?
   });
 
   async function forward(req: IncomingMessage, res: ServerResponse, url: URL, body: Buffer) {
-    const { townId, agentIds, credential } = describe(url, body, agentTowns);
-    const entry: SeenRequest = { seq: ++seq, method: req.method ?? 'GET', path: url.pathname, townId, agentIds, status: 0, injected: null };
+    const { townId, agentIds, credential, start } = describe(url, body, agentTowns);
+    const entry: SeenRequest = { seq: ++seq, method: req.method ?? 'GET', path: url.pathname, townId, agentIds, status: 0, injected: null, ...start };
     seen.push(entry);
     const fault = faults.find((f) => f.townId === townId && f.remaining > 0 && f.path.test(url.pathname));
     if (fault) {
@@ -138,7 +141,7 @@ export async function startControlHarness(controlSecret: string, options: { env?
 }
 
 /** The town and agents a control request concerns (learned from start requests and token claims). */
-function describe(url: URL, body: Buffer, agentTowns: Map<string, string>): { townId: string | null; agentIds: string[]; credential?: string } {
+function describe(url: URL, body: Buffer, agentTowns: Map<string, string>): { townId: string | null; agentIds: string[]; credential?: string; start?: Pick<SeenRequest, 'runtime' | 'envNames'> } {
   let parsed: Record<string, unknown> = {};
   try {
     parsed = body.length ? JSON.parse(body.toString('utf8')) : {};
@@ -148,7 +151,12 @@ function describe(url: URL, body: Buffer, agentTowns: Map<string, string>): { to
   if (url.pathname === '/agents/start') {
     const agentId = String(parsed.agentId);
     agentTowns.set(agentId, String(parsed.townId));
-    return { townId: String(parsed.townId), agentIds: [agentId], credential: typeof parsed.containerCredential === 'string' ? parsed.containerCredential : undefined };
+    return {
+      townId: String(parsed.townId),
+      agentIds: [agentId],
+      credential: typeof parsed.containerCredential === 'string' ? parsed.containerCredential : undefined,
+      start: { runtime: typeof parsed.runtime === 'string' ? parsed.runtime : null, envNames: Object.keys((parsed.env as object) ?? {}).sort() },
+    };
   }
   if (url.pathname === '/agents/refresh-tokens') {
     const agentIds = ((parsed.tokens as Array<{ agentId: string }>) ?? []).map((t) => t.agentId);

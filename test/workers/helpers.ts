@@ -69,6 +69,8 @@ export interface SeenRequest {
   agentIds: string[];
   status: number;
   injected: string | null;
+  runtime?: string | null;
+  envNames?: string[];
 }
 
 /** A fault the harness proxy injects into the town's requests to the control server. */
