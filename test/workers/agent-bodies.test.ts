@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { api, dispatch, newTown, harness } from './helpers';
 
-describe('bad input gets a JSON error and changes nothing', () => {
+describe('agent and user bodies: strict where the contract names values, lenient where it does not', () => {
   it.each([
     ['malformed JSON', 400, 'bad_request', { raw: '{"name": ' }],
     ['wrong type', 400, 'bad_request', { body: { name: 42 } }],
