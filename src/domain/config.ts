@@ -13,6 +13,7 @@ export const MIN_CLIENT_SECRET_BYTES = 16;
 const NUMBERS = {
   AGENT_TOKEN_TTL_SECONDS: { fallback: 28_800, min: 2 },
   USER_TOKEN_TTL_SECONDS: { fallback: 3_600, min: 2 },
+  SESSION_MAX_AGE_SECONDS: { fallback: 7 * 24 * 3_600, min: 60 },
   TOKEN_REFRESH_INTERVAL_SECONDS: { fallback: 3_600, min: 1 },
   HEARTBEAT_INTERVAL_SECONDS: { fallback: 30, min: 1 },
   STALL_AFTER_SECONDS: { fallback: 120, min: 1 },
@@ -49,6 +50,8 @@ export interface GastownConfig {
   jwtSecretPrevious?: string;
   agentTokenTtlSeconds: number;
   userTokenTtlSeconds: number;
+  /** How long a dashboard session lasts without being used (each refresh extends it). */
+  sessionMaxAgeSeconds: number;
   tokenRefreshIntervalSeconds: number;
   heartbeatIntervalSeconds: number;
   stallAfterSeconds: number;
@@ -96,6 +99,7 @@ function parseConfig(env: ConfigSource): GastownConfig {
     jwtSecretPrevious: previous,
     agentTokenTtlSeconds: n('AGENT_TOKEN_TTL_SECONDS'),
     userTokenTtlSeconds: n('USER_TOKEN_TTL_SECONDS'),
+    sessionMaxAgeSeconds: n('SESSION_MAX_AGE_SECONDS'),
     tokenRefreshIntervalSeconds: n('TOKEN_REFRESH_INTERVAL_SECONDS'),
     heartbeatIntervalSeconds: n('HEARTBEAT_INTERVAL_SECONDS'),
     stallAfterSeconds: n('STALL_AFTER_SECONDS'),

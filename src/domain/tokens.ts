@@ -9,6 +9,10 @@ export const ISSUER = 'gastown';
 export const AGENT_AUDIENCE = 'gastown-agent';
 /** Audience of user access tokens. */
 export const USER_AUDIENCE = 'gastown-user';
+/** Audience of a dashboard session's access cookie. */
+export const SESSION_AUDIENCE = 'gastown-session';
+/** Audience of a dashboard session's refresh cookie. */
+export const REFRESH_AUDIENCE = 'gastown-refresh';
 /** Audience of container credentials. */
 export const CONTAINER_AUDIENCE = 'gastown-container';
 /**
@@ -28,7 +32,7 @@ export const USER_CLOCK_TOLERANCE_SECONDS = 2;
 
 /** The leeway of each audience. */
 function toleranceOf(audience: string): number {
-  return audience === USER_AUDIENCE ? USER_CLOCK_TOLERANCE_SECONDS : CLOCK_TOLERANCE_SECONDS;
+  return audience === USER_AUDIENCE || audience === SESSION_AUDIENCE || audience === REFRESH_AUDIENCE ? USER_CLOCK_TOLERANCE_SECONDS : CLOCK_TOLERANCE_SECONDS;
 }
 /** A token longer than this is refused before any parsing. */
 export const MAX_TOKEN_LENGTH = 4096;
@@ -195,6 +199,27 @@ export function agentTokenGranted(claims: Pick<AgentClaims, 'gen' | 'iat'>, agen
   if (claims.gen !== undefined) return agent.status !== 'stopped' && claims.gen === agent.tokenGen;
   if (!isLive(agent.status) || agent.tokenGenStartedAt === null) return false;
   return claims.iat >= Math.floor(agent.tokenGenStartedAt / 1000);
+}
+
+/** Claims of a dashboard session cookie (access or refresh): the user and the session id. */
+export interface SessionClaims {
+  sub: string;
+  sid: string;
+  iat: number;
+  exp: number;
+  jti: string;
+}
+
+/** Mints a session cookie's token: access (`SESSION_AUDIENCE`) or refresh (`REFRESH_AUDIENCE`). */
+export function mintSessionToken(keys: KeyRing, audience: typeof SESSION_AUDIENCE | typeof REFRESH_AUDIENCE, userId: string, sid: string, nowMs: number, ttlSeconds: number): Promise<MintedToken> {
+  return sign(keys, { sid }, userId, audience, nowMs, ttlSeconds);
+}
+
+/** Verifies a session cookie's token of the given audience. */
+export async function verifySessionToken(keys: KeyRing, audience: typeof SESSION_AUDIENCE | typeof REFRESH_AUDIENCE, token: string, nowMs: number): Promise<SessionClaims> {
+  const payload = await verify(keys, token, audience, nowMs);
+  if (typeof payload.sid !== 'string' || !payload.sid) throw invalid('sid claim missing');
+  return payload as unknown as SessionClaims;
 }
 
 /** Verifies a user access token. */

@@ -11,11 +11,14 @@ export interface DirectoryEntry {
 }
 
 const SCHEMA = `CREATE TABLE IF NOT EXISTS towns (id TEXT PRIMARY KEY, name TEXT NOT NULL, created_at INTEGER NOT NULL)`;
+const SESSIONS = `CREATE TABLE IF NOT EXISTS sessions (id TEXT PRIMARY KEY, expires_at INTEGER NOT NULL)`;
 
 /**
- * One user's towns (one Durable Object per user id): what `GET /api/towns` lists and what
- * the towns-per-user quota counts. Storage is created by the first town only, so reading
- * an empty directory writes nothing.
+ * One user's towns and dashboard sessions (one Durable Object per user id): what
+ * `GET /api/towns` lists, what the towns-per-user quota counts, and which sessions are
+ * still open (a session ends when it is signed out or not refreshed for its max age).
+ * Storage is created by the first town or session only, so reading an empty directory
+ * writes nothing.
  */
 export class TownDirectory extends DurableObject<Env> {
   readonly #sql: Sql;
@@ -51,5 +54,23 @@ export class TownDirectory extends DurableObject<Env> {
       options.after ?? null, options.after ?? null, options.limit,
     );
     return { towns: rows.map((r) => ({ id: r.id, name: r.name, createdAt: new Date(r.createdAt).toISOString() })) };
+  }
+
+  /** Opens a session until `expiresAt`, forgetting sessions that ended. */
+  async openSession(sid: string, expiresAt: number): Promise<void> {
+    this.ctx.storage.sql.exec(SESSIONS);
+    this.#sql.run(`DELETE FROM sessions WHERE expires_at < ?`, Date.now());
+    this.#sql.run(`INSERT INTO sessions (id, expires_at) VALUES (?, ?)`, sid, expiresAt);
+  }
+
+  /** Extends an open session to `expiresAt`; false when it was signed out or has expired. */
+  async extendSession(sid: string, expiresAt: number): Promise<boolean> {
+    if (!hasTable(this.ctx.storage.sql, 'sessions')) return false;
+    return this.#sql.run(`UPDATE sessions SET expires_at = ? WHERE id = ? AND expires_at >= ?`, expiresAt, sid, Date.now()) > 0;
+  }
+
+  /** Ends a session (sign out). */
+  async closeSession(sid: string): Promise<void> {
+    if (hasTable(this.ctx.storage.sql, 'sessions')) this.#sql.run(`DELETE FROM sessions WHERE id = ?`, sid);
   }
 }

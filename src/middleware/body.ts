@@ -59,6 +59,22 @@ export async function jsonBody<S extends z.ZodType>(c: Context, schema: S, maxBy
   return parsed.data;
 }
 
+/**
+ * A small form's parameters, from `application/x-www-form-urlencoded` or a JSON object (a
+ * JSON object is taken whatever its content type, as OAuth clients send it).
+ */
+export async function formOrJson(request: Request, maxBytes: number): Promise<Record<string, unknown>> {
+  const text = await readBodyText(request, maxBytes);
+  const type = (request.headers.get('content-type') ?? '').toLowerCase();
+  const looksJson = !type.includes('application/x-www-form-urlencoded') && text.trimStart().startsWith('{');
+  if (type.includes('json') || looksJson) {
+    const value = parseJson(text);
+    if (value && typeof value === 'object' && !Array.isArray(value)) return value as Record<string, unknown>;
+    throw new AppError('bad_request', 'the JSON body must be an object');
+  }
+  return Object.fromEntries(new URLSearchParams(text));
+}
+
 /** The deepest nesting of `[` and `{` outside strings (a scan, no recursion). */
 export function jsonDepth(text: string): number {
   let depth = 0;

@@ -4,7 +4,7 @@ import { clientCredentialsOf, readConfig } from '../domain/config';
 import { constantTimeEqual } from '../domain/signing-keys';
 import { mintUserToken } from '../domain/tokens';
 import { AppError } from '../errors';
-import { parseJson, readBodyText } from '../middleware/body';
+import { formOrJson } from '../middleware/body';
 import { envKeys } from '../middleware/keys';
 import { limitByAddress } from '../middleware/rate-limit';
 
@@ -20,7 +20,7 @@ export const authRoutes = new Hono<AppEnv>().post('/token', async (c) => {
   const config = readConfig(c.env);
   const client = clientCredentialsOf(config);
   await limitByAddress(c, c.env.AUTH_LIMITER, 'token endpoint');
-  const params = await readGrant(c.req.raw);
+  const params = await formOrJson(c.req.raw, MAX_GRANT_BYTES);
   if (params.grant_type !== 'client_credentials') throw new AppError('bad_request', 'grant_type must be client_credentials');
   if (!(await credentialsMatch(clientCredentials(c.req.header('authorization'), params), client))) {
     throw new AppError('unauthorized', 'invalid client credentials');
@@ -88,17 +88,4 @@ function formDecode(value: string): string {
   } catch {
     return spaced;
   }
-}
-
-/** The grant's parameters, from a form or a JSON object (also without a JSON content type). */
-async function readGrant(request: Request): Promise<Record<string, unknown>> {
-  const text = await readBodyText(request, MAX_GRANT_BYTES);
-  const type = (request.headers.get('content-type') ?? '').toLowerCase();
-  const looksJson = !type.includes('application/x-www-form-urlencoded') && text.trimStart().startsWith('{');
-  if (type.includes('json') || looksJson) {
-    const value = parseJson(text);
-    if (value && typeof value === 'object' && !Array.isArray(value)) return value as Record<string, unknown>;
-    throw new AppError('bad_request', 'the JSON body must be an object');
-  }
-  return Object.fromEntries(new URLSearchParams(text));
 }
