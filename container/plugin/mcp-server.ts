@@ -13,15 +13,12 @@ import { McpServer, type CallToolResult } from '@modelcontextprotocol/server';
 import { serveStdio } from '@modelcontextprotocol/server/stdio';
 import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
-import { GastownCallError, GastownClient, optionsFromEnv } from './gastown-client.ts';
-import { TOOL_DEFINITIONS, TOOL_NAMES, type ToolName } from './tool-definitions.ts';
+import { GastownCallError, callerFromEnv, type ToolCaller } from './gastown-client.ts';
+import { TOOL_DEFINITIONS, TOOL_NAMES } from './tool-definitions.ts';
 
 /** The server's name: MCP clients prefix its tools with it (Claude Code: `mcp__gastown__gt_status`). */
 export const MCP_SERVER_NAME = 'gastown';
 const VERSION = '0.1.0';
-
-/** Something that calls a Gastown tool (the plugin client, or a client made on first use). */
-export type ToolCaller = (name: ToolName, args: Record<string, unknown>) => Promise<unknown>;
 
 /** An MCP server exposing every Gastown tool, each call made through `call`. */
 export function createGastownMcpServer(call: ToolCaller): McpServer {
@@ -63,27 +60,8 @@ export function errorResult(err: unknown): CallToolResult {
   return { isError: true, content: [{ type: 'text', text: JSON.stringify({ error }) }] };
 }
 
-/**
- * A caller over the plugin client configured from `env`, made on the first call: tools can
- * be listed without an agent environment (e.g. `opencode mcp list`), while a call without
- * one fails with `not_configured`, naming the missing variable.
- */
-export function clientCaller(env: NodeJS.ProcessEnv = process.env): ToolCaller {
-  let client: GastownClient | null = null;
-  return (name, args) => {
-    if (!client) {
-      try {
-        client = new GastownClient(optionsFromEnv(env));
-      } catch (err) {
-        return Promise.reject(new GastownCallError(0, 'not_configured', (err as Error).message));
-      }
-    }
-    return client.callTool(name, args);
-  };
-}
-
 if (process.argv[1] && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href) {
-  const caller = clientCaller();
+  const caller = callerFromEnv();
   serveStdio(() => createGastownMcpServer(caller), {
     onerror: (err) => process.stderr.write(`gastown mcp: ${err.message}\n`),
   });
