@@ -76,17 +76,20 @@ export const POLECAT_SCRIPT: Script = [
   { text: 'Done: reported my bead finished.' },
 ];
 
-/** The refinery: checks mail, merges the bead of the first review request, acknowledges it. */
+/** Review requests in the mail this turn saw: from gt_mail_check results, or in the message that carried the mail. */
+function reviewRequests(ctx: StepContext): Array<{ id: string; beadId: string }> {
+  const fromTool = (resultJson<{ mail?: Array<{ id: string; beadId: string | null }> }>(ctx.results[0]?.text)?.mail ?? []).filter((m) => m.beadId) as Array<{ id: string; beadId: string }>;
+  const fromMessage = [...ctx.userText.matchAll(/^- (\S+) from .*?, bead (\S+):/gm)].map((m) => ({ id: m[1]!, beadId: m[2]! }));
+  return [...fromTool, ...fromMessage];
+}
+
+/** The refinery: checks mail, merges the bead of the first review request, acknowledges the mail. */
 export const REFINERY_SCRIPT: Script = [
   { tool: 'gt_mail_check' },
   (ctx) => {
-    const mail = lastResult<{ mail: Array<{ id: string; beadId: string | null }> }>(ctx)?.mail ?? [];
-    const review = mail.find((m) => m.beadId);
+    const review = reviewRequests(ctx)[0];
     return review ? { tool: 'gt_review_complete', input: { beadId: review.beadId, outcome: 'merged', summary: 'looks right' } } : { text: 'No review requests.' };
   },
-  (ctx) => {
-    const first = resultJson<{ mail?: Array<{ id: string }> }>(ctx.results[0]?.text);
-    return { tool: 'gt_mail_check', input: { ack: (first?.mail ?? []).map((m) => m.id) } };
-  },
+  (ctx) => ({ tool: 'gt_mail_check', input: { ack: reviewRequests(ctx).map((m) => m.id) } }),
   { text: 'Reviewed and merged.' },
 ];

@@ -55,6 +55,8 @@ export interface RecordedRequest {
   system: string;
   /** Messages (or input items) the request carried: the whole conversation so far. */
   messages: number;
+  /** The request body as sent (instructions may arrive in the system prompt or in context messages). */
+  raw: string;
 }
 
 /** A running scripted model. */
@@ -90,7 +92,7 @@ export async function startScriptedModel(script: Script | ((req: { system: strin
       const toolResults = turn.lastResults.map((r) => ({ ...r, known: issued.has(r.id) }));
       state.unknownToolResults += toolResults.filter((r) => !r.known).length;
       if (callId) issued.set(callId, 'tool' in reply ? reply.tool : '');
-      state.requests.push({ path, side: turn.tools.length === 0, tools: turn.tools, userText: turn.userText, toolResults, reply, system, messages: body.input?.length ?? 0 });
+      state.requests.push({ path, side: turn.tools.length === 0, tools: turn.tools, userText: turn.userText, toolResults, reply, system, messages: body.input?.length ?? 0, raw: Buffer.concat(chunks).toString('utf8') });
       return;
     }
     if (req.method !== 'POST' || !path.endsWith('/messages')) return json(res, 404, { type: 'error', error: { type: 'not_found_error', message: `${req.method} ${path}` } });
@@ -108,7 +110,7 @@ export async function startScriptedModel(script: Script | ((req: { system: strin
       toolUse = { id: `toolu_${randomBytes(12).toString('hex')}`, name: reply.tool, input: reply.input };
       issued.set(toolUse.id, reply.tool);
     }
-    state.requests.push({ path, side, tools, userText: turn.userText, toolResults, reply, system: systemText(body.system), messages: body.messages.length });
+    state.requests.push({ path, side, tools, userText: turn.userText, toolResults, reply, system: systemText(body.system), messages: body.messages.length, raw: Buffer.concat(chunks).toString('utf8') });
     const content: ContentBlock[] = toolUse ? [{ type: 'tool_use', ...toolUse }] : [{ type: 'text', text: 'text' in reply ? reply.text : '' }];
     if (toolUse && 'say' in reply && reply.say) content.unshift({ type: 'text', text: reply.say });
     const message = {
