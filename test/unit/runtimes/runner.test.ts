@@ -1,0 +1,55 @@
+/**
+ * The runner's failure paths, driven from outside: a CLI that cannot start, a turn whose
+ * CLI fails, a start without an agent environment. The CLI is replaced through the
+ * documented GASTOWN_<CLI>_BIN override with real programs.
+ */
+import { spawnSync } from 'node:child_process';
+import { afterEach, describe, expect, it } from 'vitest';
+import { RUN_AGENT_FILE } from '../../../container/src/runtimes/index.ts';
+import { startAgentFixture, type AgentFixture } from '../plugin/agent-fixture.ts';
+import { startAgentProcess, type AgentProcess } from './agent-process.ts';
+
+describe('runner failure paths', () => {
+  let f: AgentFixture;
+  let agent: AgentProcess | null = null;
+  afterEach(async () => {
+    agent?.kill();
+    agent = null;
+    await f?.close();
+  });
+
+  it('a CLI that cannot be spawned → a spawn_failed event and exit 127', async () => {
+    f = await startAgentFixture({ role: 'mayor' });
+    agent = startAgentProcess('claude-code', { ...f.env, GASTOWN_CLAUDE_BIN: '/nonexistent/claude' });
+    expect(await agent.exit).toBe(127);
+    expect(agent.events).toContainEqual({ type: 'error', code: 'spawn_failed', message: '/nonexistent/claude: ENOENT' });
+  });
+
+  it('a per-message turn whose CLI fails → a turn_failed event; the mayor stays up for the next message and exits 0 when its stdin closes', async () => {
+    f = await startAgentFixture({ role: 'mayor' });
+    agent = startAgentProcess('codex', { ...f.env, GASTOWN_CODEX_BIN: 'false' });
+    agent.send('one');
+    await agent.waitFor((e) => e.type === 'error' && e.code === 'turn_failed');
+    const mark = agent.events.length;
+    agent.send('two');
+    await agent.waitFor((e) => e.type === 'error' && e.code === 'turn_failed', 30_000, mark);
+    agent.closeStdin();
+    expect(await agent.exit).toBe(0);
+  });
+
+  it('a polecat whose only turn fails exits with the CLI code, not 0', async () => {
+    f = await startAgentFixture({ role: 'polecat' });
+    agent = startAgentProcess('opencode', { ...f.env, GASTOWN_BEAD_ID: 'b', GASTOWN_OPENCODE_BIN: 'false' });
+    expect(await agent.exit).toBe(1);
+    expect(agent.events).toContainEqual({ type: 'error', code: 'turn_failed', exitCode: 1 });
+  });
+
+  it('without an agent environment, or for an unknown runtime, the runner exits 2 with a JSON error', () => {
+    const bare = spawnSync(process.execPath, [RUN_AGENT_FILE, 'codex'], { env: { PATH: process.env.PATH }, encoding: 'utf8' });
+    expect(bare.status).toBe(2);
+    expect(JSON.parse(bare.stdout)).toMatchObject({ type: 'error', code: 'not_configured', message: expect.stringMatching(/GASTOWN_/) });
+    const unknown = spawnSync(process.execPath, [RUN_AGENT_FILE, 'vim'], { env: { PATH: process.env.PATH }, encoding: 'utf8' });
+    expect(unknown.status).toBe(2);
+    expect(JSON.parse(unknown.stdout)).toMatchObject({ type: 'error', code: 'usage' });
+  });
+});
