@@ -70,6 +70,15 @@ const runner = new AgentRunner({
   stopGraceMs: 5_000,
 });
 
+const removeHome = () => {
+  if (ownHome) rmSync(homeDir, { recursive: true, force: true });
+};
+// stop signals the whole process group: the CLI ends with us; only the home is ours to tidy
+process.once('SIGTERM', () => {
+  removeHome();
+  process.exit(143);
+});
+
 createInterface({ input: process.stdin })
   .on('line', (line) => {
     try {
@@ -82,5 +91,5 @@ createInterface({ input: process.stdin })
   .on('close', () => runner.closeInput());
 
 const code = await runner.run();
-if (ownHome) rmSync(homeDir, { recursive: true, force: true });
+removeHome();
 process.stdout.write('', () => process.exit(code));

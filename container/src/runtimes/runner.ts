@@ -13,6 +13,7 @@
  * - a polecat exits 0 only if a gt_done call succeeded; 1 otherwise (its bead is not done).
  * - when this process's stdin closes (its control server is gone) the CLI's stdin is closed
  *   too, and it is ended after `stopGraceMs`.
+ * - the CLI never gets GASTOWN_SESSION_TOKEN (it goes stale); tools read the token file.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
@@ -133,6 +134,8 @@ export class AgentRunner {
   #spawn(launch: Launch, parser: OutputParser, onExit: (code: number) => void): ChildProcess {
     const { agent, env, emit } = this.#o;
     const childEnv: NodeJS.ProcessEnv = { ...launch.defaults, ...env, ...launch.env };
+    // the start token goes stale: nothing the CLI spawns (MCP server, gt, the model's shell) should see it
+    delete childEnv.GASTOWN_SESSION_TOKEN;
     const child = spawn(launch.argv[0]!, launch.argv.slice(1), { cwd: agent.workDir, env: childEnv, stdio: ['pipe', 'pipe', 'pipe'] });
     child.stdin!.on('error', () => {});
     if (launch.stdin !== undefined) child.stdin!.end(launch.stdin);

@@ -4,6 +4,10 @@
  * documented GASTOWN_<CLI>_BIN override with real programs.
  */
 import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { GT_BIN_DIR } from '../../../container/src/runtimes/instructions.ts';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RUN_AGENT_FILE } from '../../../container/src/runtimes/index.ts';
 import { startAgentFixture, type AgentFixture } from '../plugin/agent-fixture.ts';
@@ -16,6 +20,19 @@ describe('runner failure paths', () => {
     agent?.kill();
     agent = null;
     await f?.close();
+  });
+
+  it('the CLI gets its own HOME and gt first on PATH, and never the stale GASTOWN_SESSION_TOKEN', async () => {
+    f = await startAgentFixture({ role: 'mayor' });
+    const dir = mkdtempSync(join(tmpdir(), 'gastown-fake-cli-'));
+    const cli = join(dir, 'claude');
+    writeFileSync(cli, '#!/bin/sh\nprintf \'{"type":"result","subtype":"success","result":"token=%s home=%s gt=%s"}\\n\' "$GASTOWN_SESSION_TOKEN" "$HOME" "$(command -v gt)"\n');
+    chmodSync(cli, 0o755);
+    agent = startAgentProcess('claude-code', { ...f.env, GASTOWN_CLAUDE_BIN: cli, GASTOWN_AGENT_HOME: join(dir, 'home') });
+    const result = await agent.waitFor((e) => e.type === 'result');
+    expect(result.text).toBe(`token= home=${join(dir, 'home')} gt=${join(GT_BIN_DIR, 'gt')}`);
+    expect(f.env.GASTOWN_SESSION_TOKEN).toMatch(/^eyJ/);
+    expect(await agent.exit).toBe(0);
   });
 
   it('a CLI that cannot be spawned → a spawn_failed event and exit 127', async () => {
