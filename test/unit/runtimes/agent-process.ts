@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -17,6 +17,7 @@ export interface AgentProcess {
   /** Resolves with the first event (from `from` on) that matches; rejects after `timeoutMs`. */
   waitFor(match: (e: Record<string, unknown>) => boolean, timeoutMs?: number, from?: number): Promise<Record<string, unknown>>;
   exit: Promise<number>;
+  /** Kills the process group (if still running) and removes the working dir. */
   kill(): void;
 }
 
@@ -65,6 +66,7 @@ export function startAgentProcess(runtime: RuntimeName, env: Record<string, stri
       } catch {
         // already gone
       }
+      rmSync(workDir, { recursive: true, force: true });
     },
   };
 }

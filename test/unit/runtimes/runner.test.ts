@@ -4,7 +4,7 @@
  * documented GASTOWN_<CLI>_BIN override with real programs.
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GT_BIN_DIR } from '../../../container/src/runtimes/instructions.ts';
@@ -33,6 +33,7 @@ describe('runner failure paths', () => {
     expect(result.text).toBe(`token= home=${join(dir, 'home')} gt=${join(GT_BIN_DIR, 'gt')}`);
     expect(f.env.GASTOWN_SESSION_TOKEN).toMatch(/^eyJ/);
     expect(await agent.exit).toBe(0);
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it('a CLI that cannot be spawned → a spawn_failed event and exit 127', async () => {
