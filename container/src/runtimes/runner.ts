@@ -55,6 +55,7 @@ export class AgentRunner {
   #inputClosed = false;
   #done = false;
   #finish: (code: number) => void = () => {};
+  readonly #exited = new Promise<number>((resolve) => (this.#finish = resolve));
   #pollTimer: NodeJS.Timeout | null = null;
   #prepared = false;
   #gtDone = false;
@@ -67,10 +68,9 @@ export class AgentRunner {
   async run(): Promise<number> {
     const { runtime, agent } = this.#o;
     await runtime.prepare(agent, this.#o.env);
-    const exited = new Promise<number>((resolve) => (this.#finish = resolve));
     if (this.#inputClosed) {
       this.#exit(this.#exitCode(0));
-      return exited;
+      return this.#exited;
     }
     const first = initialMessage(agent);
     if (runtime.mode === 'persistent') {
@@ -85,7 +85,7 @@ export class AgentRunner {
       this.#nextTurn();
     }
     if (this.#role === 'refinery') this.#schedulePoll();
-    return exited;
+    return this.#exited;
   }
 
   /** A message for the agent (from the control server, or its mail). */

@@ -55,6 +55,14 @@ describe('runner failure paths', () => {
     expect(await agent.exit).toBe(0);
   });
 
+  it('stdin closed at once (the control server gone, maybe while the files are written) → the mayor exits 0, never hangs', async () => {
+    f = await startAgentFixture({ role: 'mayor' });
+    agent = startAgentProcess('opencode', { ...f.env, GASTOWN_OPENCODE_BIN: 'false' });
+    agent.send('too late');
+    agent.closeStdin();
+    expect(await agent.exit).toBe(0);
+  });
+
   it('a polecat whose only turn fails exits with the CLI code, not 0', async () => {
     f = await startAgentFixture({ role: 'polecat' });
     agent = startAgentProcess('opencode', { ...f.env, GASTOWN_BEAD_ID: 'b', GASTOWN_OPENCODE_BIN: 'false' });
