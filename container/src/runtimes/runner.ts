@@ -10,7 +10,8 @@
  * - polecats and the refinery start with their initial message; the mayor waits.
  * - the refinery is woken by mail: while idle, its mailbox is checked every `mailPollMs`
  *   and new mail (by id) becomes its next message.
- * - a polecat exits 0 only if a gt_done call succeeded; 1 otherwise (its bead is not done).
+ * - a polecat exits 0 only if a gt_done call succeeded (the MCP tool, or `gt done` in the
+ *   CLI's shell tool); 1 otherwise (its bead is not done).
  * - when this process's stdin closes (its control server is gone) the CLI's stdin is closed
  *   too, and it is ended after `stopGraceMs`.
  * - the CLI never gets GASTOWN_SESSION_TOKEN (it goes stale); tools read the token file.
@@ -34,6 +35,9 @@ export interface RunnerOptions {
   mailPollMs: number;
   stopGraceMs: number;
 }
+
+/** The CLIs' shell tools (Claude Code, opencode, codex's command execution as the parsers name it). */
+const SHELL_TOOLS = new Set(['Bash', 'bash', 'shell']);
 
 interface Mail {
   id: string;
@@ -59,6 +63,7 @@ export class AgentRunner {
   #pollTimer: NodeJS.Timeout | null = null;
   #prepared = false;
   #gtDone = false;
+  readonly #shellGtDone = new Set<string>();
 
   constructor(options: RunnerOptions) {
     this.#o = options;
@@ -141,7 +146,7 @@ export class AgentRunner {
     if (launch.stdin !== undefined) child.stdin!.end(launch.stdin);
     createInterface({ input: child.stdout! }).on('line', (line) => {
       for (const event of parser.parse(line)) {
-        if (event.type === 'tool' && event.phase === 'result' && event.name === 'gt_done' && event.ok === true) this.#gtDone = true;
+        this.#noteGtDone(event);
         emit(event);
         if (event.type === 'result') this.#turnEnded();
       }
@@ -159,6 +164,15 @@ export class AgentRunner {
     });
     child.once('close', (code, signal) => report(code ?? (signal ? 128 : 1)));
     return child;
+  }
+
+  /** A successful gt_done: the MCP tool, or `gt done` run in the CLI's shell tool (exit 0). */
+  #noteGtDone(event: GastownEvent): void {
+    if (event.type !== 'tool') return;
+    if (event.phase === 'call' && SHELL_TOOLS.has(String(event.name)) && /(^|[\s;&|('"])gt\s+done\b/.test(String((event.input as { command?: unknown } | undefined)?.command ?? ''))) {
+      this.#shellGtDone.add(String(event.id));
+    }
+    if (event.phase === 'result' && event.ok === true && (event.name === 'gt_done' || this.#shellGtDone.has(String(event.id)))) this.#gtDone = true;
   }
 
   /** A persistent CLI finished a turn. */

@@ -84,6 +84,27 @@ describe('claude-code runtime with the real claude CLI', () => {
     expect(a.events.at(-1)).toMatchObject({ type: 'error', code: 'not_done' });
   });
 
+  it.each([
+    ['works: exits 0', false, 0],
+    ['is refused (revoked; gt exits 3): exits 1', true, 1],
+  ])('polecat using gt from its Bash tool (container/bin on PATH): gt prime, gt done; when gt done %s', async (_name, revoke, exitCode) => {
+    const script: Script = [
+      { tool: 'Bash', input: { command: 'gt prime --json', description: 'Prime from the shell' } },
+      { tool: 'Bash', input: { command: 'gt done --summary "from the shell"', description: 'Report done' } },
+      { text: 'Done.' },
+    ];
+    const a = await start('polecat', script, { GASTOWN_BEAD_ID: 'bead-44' });
+    if (revoke) {
+      await a.waitFor((e) => e.type === 'tool' && e.phase === 'result' && e.ok === true);
+      f.worker.revoked.add(f.agentId);
+    }
+    expect(await a.exit).toBe(exitCode);
+    const results = a.events.filter((e) => e.type === 'tool' && e.phase === 'result');
+    expect(JSON.parse(String(results[0]!.output))).toMatchObject({ ok: true, bead: { id: 'bead-primed' } });
+    expect(results.map((e) => e.ok)).toEqual([true, !revoke]);
+    expect(f.worker.calls.map((c) => [c.kind, c.body])).toEqual(revoke ? [['tools/gt_prime', {}]] : [['tools/gt_prime', {}], ['tools/gt_done', { summary: 'from the shell' }]]);
+  });
+
   it('refinery: idle after its first turn, woken by review mail → gt_review_complete, then acknowledges it', async () => {
     const a = await start('refinery', REFINERY_SCRIPT, { GASTOWN_REFINERY_POLL_MS: '100' });
     await a.waitFor((e) => e.type === 'assistant' && e.text === 'No review requests.');

@@ -106,6 +106,19 @@ describe.each<[RuntimeName, (m: ScriptedModel) => Record<string, string>]>([
     expect(model.requests.filter((r) => !r.side)[0]!.raw).toMatch(/You are a polecat: you work one bead, bead bead-42/);
   });
 
+  it('polecat whose token is revoked: the failed MCP calls are tool results with ok false and the error, never a token; exits 1', async () => {
+    f = await startAgentFixture({ role: 'polecat' });
+    model = await startScriptedModel(POLECAT_SCRIPT);
+    f.worker.revoked.add(f.agentId);
+    agent = startAgentProcess(runtime, { ...f.env, ...modelEnv(model), GASTOWN_BEAD_ID: 'bead-42' });
+    expect(await agent.exit).toBe(1);
+    expect(toolResults(agent)).toEqual([['gt_prime', false], ['gt_done', false]]);
+    const done = agent.events.find((e) => e.type === 'tool' && e.phase === 'result' && e.name === 'gt_done')!;
+    expect(JSON.parse(String(done.output))).toEqual({ error: { status: 401, code: 'token_revoked', message: '/tools/gt_done → 401 token_revoked' } });
+    expect(JSON.stringify(agent.events)).not.toMatch(/eyJ/);
+    expect(agent.events.at(-1)).toMatchObject({ type: 'error', code: 'not_done' });
+  });
+
   it('mayor: each message is a process; the second resumes the first session (the model sees the whole conversation) and replies', async () => {
     f = await startAgentFixture({ role: 'mayor' });
     model = await startScriptedModel(MAYOR_SCRIPT);
