@@ -129,9 +129,13 @@ export class DropReporter {
   #kick(d: Destination): void {
     if (d.running || this.#halted) return;
     d.running = true;
-    void this.#drain(d).finally(() => {
-      d.running = false;
-      if (d.waiting.length === 0) this.#destinations.delete(`${d.townId}\n${d.apiUrl}`);
+    // started after the current task: every report one commit made durable joins the first request
+    queueMicrotask(() => {
+      void this.#drain(d).finally(() => {
+        d.running = false;
+        if (d.waiting.length === 0) this.#destinations.delete(`${d.townId}\n${d.apiUrl}`);
+        else if (d.waiting.some((w) => w.durable) && !this.#halted) this.#kick(d);
+      });
     });
   }
 

@@ -92,8 +92,8 @@ describe('start/stop churn releases everything', () => {
         expect(existsSync(c.control.processes.workDirOf(agentId))).toBe(true);
         expect((await c.call('POST', '/agents/' + agentId + '/stop')).status).toBe(200);
       }
-      await until(() => c.control.processes.removing === 0, 10_000, 'work dirs removed');
-      expect(readdirSync(join(c.stateDir, 'work'))).toEqual([]);
+      await until(() => c.control.processes.removing === 0 && c.control.processes.uidsHeld === 0, 10_000, 'folders removed, uids released');
+      for (const dir of ['work', 'home', 'processes', 'tokens']) expect([dir, readdirSync(join(c.stateDir, dir))]).toEqual([dir, []]);
       const stats = (await c.call('GET', '/stats')).json;
       expect(stats).toMatchObject({ agentsHeld: 0, tokensHeld: 0, processes: 0, heartbeatTargets: 0, agentsStarted: 300 });
       expect(readdirSync(join(c.stateDir, 'tokens'))).toEqual([]);

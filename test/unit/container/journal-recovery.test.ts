@@ -2,7 +2,7 @@ import { mkdtempSync, readdirSync, rmSync, statSync, truncateSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { alive, until } from './harness.ts';
+import { alive, startControl, until } from './harness.ts';
 import { mainEnv, runMain } from './main-process.ts';
 import { signAgentToken, startStandInWorker, type StandInWorker } from './stand-in-worker.ts';
 
@@ -78,5 +78,70 @@ describe('the journal across a control server killed with SIGKILL (real processe
     await until(() => ticks(worker).length >= N - 1, 20_000, 'the recovered events stored');
     await until(async () => ((await second.call('GET', '/agents')).json as unknown[]).length === 0, 10_000, 'the recovering outbox released');
     expect([...ticks(worker)].sort((a, b) => a - b)).toEqual(Array.from({ length: N - 1 }, (_, i) => i + 1));
+  });
+});
+
+describe('recovering agents (what a previous server journaled, delivered by the next)', () => {
+  const now = () => Math.floor(Date.now() / 1000);
+  const PRINT5 = (exit: boolean) => [process.execPath, '-e', `for (let n = 1; n <= 5; n++) console.log(JSON.stringify({ type: 'left', n })); ${exit ? 'process.exit(0)' : 'setInterval(() => {}, 1000)'}`];
+  const left = (worker: StandInWorker) => [...worker.events.values()].filter((e) => (e as { type: string }).type === 'left').length;
+
+  /** A server that journaled 5 events of `agentId` (the Worker down), then shut down; its state dir. */
+  async function previousServer(worker: StandInWorker, agentId: string, exit = false) {
+    worker.down = true;
+    const c = await startControl({ heartbeatIntervalMs: 60_000 });
+    cleanup.push(() => rmSync(c.stateDir, { recursive: true, force: true }));
+    const token = await signAgentToken(agentId, worker.townId, now() - 100);
+    const started = await c.call('POST', '/agents/start', { agentId, townId: worker.townId, rigId: null, role: 'polecat', token, apiUrl: worker.url, command: PRINT5(exit), containerCredential: worker.credential });
+    expect(started.status).toBe(201);
+    await until(() => c.control.stats.eventsJournaled >= 5 && (!exit || c.control.agents.get(agentId)?.status === 'exited'), 10_000, 'the events journaled');
+    await c.close(true);
+    return c.stateDir;
+  }
+
+  it('a recovering agent whose kept token has expired heals through the container credential the previous server kept on disk', async () => {
+    const worker = await startStandInWorker();
+    cleanup.push(() => worker.close());
+    const stateDir = await previousServer(worker, 'healer');
+    worker.minIat = now() - 50; // the token in its file is refused as expired now
+    worker.down = false;
+    const remints = worker.remints;
+    const c = await startControl({ stateDir, heartbeatIntervalMs: 60_000 });
+    cleanup.push(() => c.close());
+    await until(() => left(worker) === 5, 10_000, 'the recovered events delivered');
+    expect(worker.remints - remints).toBe(1);
+    await until(() => c.control.agents.list().length === 0, 10_000, 'the recovering outbox released');
+  });
+
+  it('a recovering agent the Worker says has ended: what is left is dropped (agent_ended) and reported', async () => {
+    const worker = await startStandInWorker();
+    cleanup.push(() => worker.close());
+    const stateDir = await previousServer(worker, 'gone');
+    worker.revoked.add('gone');
+    worker.down = false;
+    const c = await startControl({ stateDir, heartbeatIntervalMs: 60_000 });
+    cleanup.push(() => c.close());
+    await until(() => (worker.dropTotals()['event/agent_ended'] ?? 0) === 5, 10_000, 'the drop reported');
+    expect(left(worker)).toBe(0);
+    expect(c.control.agents.list()).toEqual([]);
+  });
+
+  it('the TownDO starts a recovering agent again: refresh says 404 until then; the new start adopts its outbox (old completion superseded, old events with the new token)', async () => {
+    const worker = await startStandInWorker();
+    cleanup.push(() => worker.close());
+    const stateDir = await previousServer(worker, 'lazarus', true);
+    const c = await startControl({ stateDir, heartbeatIntervalMs: 60_000 });
+    cleanup.push(() => c.close());
+    expect(c.control.agents.list()).toMatchObject([{ agentId: 'lazarus', status: 'recovering', pendingDeliveries: 6, pid: null }]);
+    const fresh = await signAgentToken('lazarus', worker.townId, now(), 600, 2);
+    expect((await c.call('POST', '/agents/lazarus/refresh-token', { token: fresh })).status).toBe(404);
+    worker.currentGen.set('lazarus', 2);
+    const started = await c.call('POST', '/agents/start', { agentId: 'lazarus', townId: worker.townId, rigId: null, role: 'polecat', token: fresh, apiUrl: worker.url, command: [process.execPath, '-e', 'process.stdin.resume()'], containerCredential: worker.credential });
+    expect(started.status).toBe(201);
+    worker.down = false;
+    await until(() => left(worker) === 5 && (worker.dropTotals()['completed/superseded'] ?? 0) === 1, 10_000, 'the old events and the drop report');
+    expect(worker.seen.filter((s) => s.kind === 'events' && s.status === 200).every((s) => s.tokenGen === 2)).toBe(true);
+    expect(worker.calls.filter((x) => x.kind === 'completed')).toEqual([]);
+    expect(c.control.agents.list()).toMatchObject([{ agentId: 'lazarus', status: 'running' }]);
   });
 });

@@ -61,6 +61,27 @@ describe('agent lifecycle through the control server', () => {
     await until(() => !alive(pid), 5_000, 'the grandchild to be gone');
   });
 
+  it('grandchildren: an agent that forks and exits takes its grandchildren with it, in its group or escaped with setsid; then its uid is released', async () => {
+    const FORKER = `const { spawn } = require('child_process');
+      const inGroup = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+      const escaped = spawn(process.execPath, ['-e', 'process.on("SIGTERM", () => {}); setInterval(() => {}, 1000)'], { stdio: 'ignore', detached: true });
+      console.log(JSON.stringify({ type: 'forked', pids: [inGroup.pid, escaped.pid] }));
+      setTimeout(() => process.exit(0), 200);`;
+    t.worker.down = true; // the exited agent is still delivering: its token file stays, as the server's
+    const held = t.c.control.processes.uidsHeld;
+    await t.c.call('POST', '/agents/start', await startBody('forker', now(), { command: [process.execPath, '-e', FORKER] }));
+    const uid = t.c.control.agents.get('forker')!.process.owner!.uid;
+    await until(() => t.c.control.agents.get('forker')?.status === 'exited', 10_000, 'the agent to exit');
+    const { statSync } = await import('node:fs');
+    expect(statSync(`${t.c.stateDir}/tokens/forker.jwt`).uid).toBe(0);
+    t.worker.down = false;
+    await until(() => eventsOf('forked').length > 0, 10_000, 'the grandchild pids');
+    const pids = eventsOf('forked')[0]!.pids as number[];
+    await until(() => pids.every((pid) => !alive(pid)), 10_000, 'the grandchildren to be gone');
+    await until(() => t.c.control.processes.uidsHeld === held, 10_000, 'the uid released');
+    expect((await import('../../../container/src/managers/proc.ts')).findProcesses({ uid })).toEqual([]);
+  });
+
   it('errors are JSON: 401 with WWW-Authenticate, 404 unknown agent, 413 over 1 MiB, 400 bad types', async () => {
     const res = await fetch(`${t.c.url}/agents`, { headers: { authorization: 'Bearer nope' } });
     expect(res.status).toBe(401);
