@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { chownSync, closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
 /** Who owns a file written for an agent (null: this process). */
@@ -10,8 +10,8 @@ export interface FileOwner {
 
 /**
  * Writes `data` to `path` atomically: a unique temp file in the same directory, created
- * with `mode` (never wider), owned by `owner` before it gets its name, then renamed over
- * the target. A reader sees the old content or the new, never a partial file.
+ * with `mode`, owned by `owner` and set to `mode` exactly before it gets its name, then
+ * renamed over the target. A reader sees the old content or the new, never a partial file.
  */
 export function writeFileAtomic(path: string, data: string, mode: number, owner: FileOwner | null = null, sync = false): void {
   const temp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
@@ -24,6 +24,7 @@ export function writeFileAtomic(path: string, data: string, mode: number, owner:
   }
   try {
     if (owner) chownSync(temp, owner.uid, owner.gid);
+    chmodSync(temp, mode);
     renameSync(temp, path);
   } catch (err) {
     rmSync(temp, { force: true });

@@ -243,7 +243,15 @@ export class Journal {
   }
 
   #openSegment(n: number): Segment {
-    if (this.#fd !== null) closeSync(this.#fd);
+    const previous = this.#fd;
+    this.#fd = null;
+    if (previous !== null) {
+      try {
+        closeSync(previous);
+      } catch {
+        // already unusable: a new segment replaces it either way
+      }
+    }
     const path = join(this.#dir, `segment-${String(n).padStart(8, '0')}.log`);
     this.#fd = openSync(path, 'a', 0o600);
     // the new file's directory entry must survive a crash too

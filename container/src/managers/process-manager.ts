@@ -112,7 +112,11 @@ export class ProcessManager {
     }
     this.#children.set(agentId, child);
     const pid = child.pid ?? -1;
-    if (pid > 0) this.records.write({ agentId, pid, pgid: pid, startTime: processStartTime(pid) ?? '', uid: owner?.uid ?? null });
+    try {
+      if (pid > 0) this.records.write({ agentId, pid, pgid: pid, startTime: processStartTime(pid) ?? '', uid: owner?.uid ?? null });
+    } catch (err) {
+      console.error(JSON.stringify({ msg: 'process record not written: a restarted server could not end this agent', agentId, code: (err as NodeJS.ErrnoException).code }));
+    }
     splitLines(child.stdout!, hooks.onStdoutLine);
     splitLines(child.stderr!, hooks.onStderrLine);
     child.stdin!.on('error', () => {});

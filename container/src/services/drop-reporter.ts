@@ -4,6 +4,7 @@ import { REPORTS_PER_REQUEST, type DropCause, type DropReport, type ItemKind } f
 import type { Journal } from '../managers/journal.ts';
 import type { ReportRecord } from '../managers/journal-records.ts';
 import type { Stats } from './stats.ts';
+import { Waiter } from './waiter.ts';
 import { parseJson, unreachableDetail, type AgentAddress } from './worker-client.ts';
 
 const TIMEOUT_MS = 15_000;
@@ -32,7 +33,7 @@ interface Destination {
   attempt: number;
   /** The credential a 401 refused: wait for another. */
   refused: string | null;
-  wake: (() => void) | null;
+  waiter: Waiter;
 }
 
 /**
@@ -108,22 +109,21 @@ export class DropReporter {
   /** Stops sending (what waits stays journaled). */
   halt(): void {
     this.#halted = true;
-    for (const d of this.#destinations.values()) d.wake?.();
+    for (const d of this.#destinations.values()) d.waiter.wake();
   }
 
   #destination(townId: string, apiUrl: string): Destination {
     const key = `${townId}\n${apiUrl}`;
     let d = this.#destinations.get(key);
     if (!d) {
-      d = { townId, apiUrl, waiting: [], running: false, attempt: 0, refused: null, wake: null };
+      d = { townId, apiUrl, waiting: [], running: false, attempt: 0, refused: null, waiter: new Waiter() };
       this.#destinations.set(key, d);
     }
     return d;
   }
 
   #retry(d: Destination): void {
-    if (d.wake) d.wake();
-    else this.#kick(d);
+    if (!d.waiter.wake()) this.#kick(d);
   }
 
   #kick(d: Destination): void {
@@ -145,7 +145,7 @@ export class DropReporter {
       if (batch.length === 0) return;
       const credential = this.#credentials.credential(d.townId);
       if (!credential || credential === d.refused) {
-        if (!(await this.#sleep(d, null))) return;
+        await d.waiter.sleep(null);
         continue;
       }
       for (const w of batch) w.sealed = true;
@@ -171,7 +171,7 @@ export class DropReporter {
         continue;
       }
       if (d.attempt === 3) console.warn(JSON.stringify({ msg: 'drop reports failing', townId: d.townId, apiUrl: d.apiUrl, status, detail: detail ?? null }));
-      if (!(await this.#sleep(d, backoffDelayMs(d.attempt++, Math.random(), this.#backoff)))) return;
+      await d.waiter.sleep(backoffDelayMs(d.attempt++, Math.random(), this.#backoff));
     }
   }
 
@@ -179,20 +179,6 @@ export class DropReporter {
     const done = new Set(batch);
     d.waiting = d.waiting.filter((w) => !done.has(w));
     this.#journal.ack(batch.map((w) => w.report.id));
-  }
-
-  /** Waits `ms` (null: until woken); false when halted meanwhile. */
-  #sleep(d: Destination, ms: number | null): Promise<boolean> {
-    return new Promise((resolve) => {
-      const timer = ms === null ? null : setTimeout(done, ms);
-      const self = this;
-      function done() {
-        if (timer) clearTimeout(timer);
-        d.wake = null;
-        resolve(!self.#halted);
-      }
-      d.wake = done;
-    });
   }
 }
 

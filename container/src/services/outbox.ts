@@ -4,6 +4,7 @@ import { eventsBody, nextBatchSize } from '../domain/batch.ts';
 import type { DropCause, ItemKind } from '../domain/drops.ts';
 import type { ItemRecord } from '../managers/journal-records.ts';
 import { FailureStreak } from './failure-streak.ts';
+import { Waiter } from './waiter.ts';
 import type { AgentAddress, RequestKind, WorkerReply } from './worker-client.ts';
 import { classify, eventResults } from './worker-replies.ts';
 
@@ -88,7 +89,7 @@ export class Outbox {
   #closed: DropCause | null = null;
   #halted = false;
   #attempt = 0;
-  #wake: (() => void) | null = null;
+  readonly #waiter = new Waiter();
   /** Consecutive failed attempts, logged when a streak starts and ends. */
   readonly failures: FailureStreak;
 
@@ -166,20 +167,19 @@ export class Outbox {
     this.#callbacks.length = 0;
     this.#eventBytes = 0;
     this.#splits.length = 0;
-    this.#wake?.();
+    this.#waiter.wake();
     if (!this.#running) this.#d.onDrained?.();
   }
 
   /** Stops sending, dropping nothing: what is left stays journaled for the next server. */
   halt(): void {
     this.#halted = true;
-    this.#wake?.();
+    this.#waiter.wake();
   }
 
   /** Ends a backoff wait now (a new token arrived, or the server is going away). */
   retryNow(): void {
-    if (this.#wake) this.#wake();
-    else this.#kick();
+    if (!this.#waiter.wake()) this.#kick();
   }
 
   #refuseAfterClose(kind: ItemKind): boolean {
@@ -293,7 +293,7 @@ export class Outbox {
       this.#d.onAgentEnded?.();
       return;
     }
-    await this.#sleep(backoffDelayMs(this.#attempt++, Math.random(), this.#d.backoff));
+    await this.#waiter.sleep(backoffDelayMs(this.#attempt++, Math.random(), this.#d.backoff));
   }
 
   /** `n` events of the current split were settled. */
@@ -307,19 +307,5 @@ export class Outbox {
   #remove(batch: Item[]): void {
     this.#events.splice(0, batch.length);
     for (const item of batch) this.#eventBytes -= item.bytes;
-  }
-
-  /** Waits `ms`, or less when woken. */
-  #sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      const self = this;
-      function done() {
-        clearTimeout(timer);
-        self.#wake = null;
-        resolve();
-      }
-      this.#wake = done;
-    });
   }
 }
