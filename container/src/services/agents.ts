@@ -193,11 +193,6 @@ export class AgentService {
     return true;
   }
 
-  /** Ends every agent now (tests; the journal keeps what they left undelivered). */
-  async stopAll(): Promise<void> {
-    await this.shutdown(0);
-  }
-
   /**
    * The control server is going away (not the agents' work): refuses new starts, ends the
    * processes without completion reports (the TownDO starts them again), delivers what it
