@@ -58,7 +58,7 @@ describe('control server', () => {
     expect(JSON.stringify(batch.json)).not.toContain('eyJ');
   });
 
-  it('a token of a newer generation wins over a later iat of an older one; a token issued more than 30 s in the future → 400, unchanged', async () => {
+  it('token ordering and future iat: a newer generation wins over a later iat of an older one; a token issued more than 30 s in the future → 400, unchanged', async () => {
     const t0 = now();
     await start('gens', t0 - 100);
     const gen2 = await signAgentToken('gens', t.worker.townId, t0 - 60, 600, 2);

@@ -10,7 +10,7 @@ const fakeClock = (start: number) => {
   return { now: () => t, advance: (ms: number) => (t += ms) };
 };
 
-describe('token store: one token per agent, newer only (gen, then iat, then exp)', () => {
+describe('token ordering: one token per agent, newer only (gen, then iat, then exp); a future iat is refused', () => {
   it.each([
     ['newer iat', 200, tok(100, 700), tok(200, 800)],
     ['newer iat, earlier exp', 200, tok(100, 900), tok(200, 800)],
@@ -38,8 +38,8 @@ describe('token store: one token per agent, newer only (gen, then iat, then exp)
     ['same gen, older iat', 409, tok(200, 800, { gen: 3 }), tok(100, 900, { gen: 3 })],
     ['gen not a number', 400, tok(100, 700), tok(200, 800, { gen: 'two' })],
     // the clock below is 10,000 s: 30 s of skew is allowed, more is refused
-    ['iat 30 s ahead of this clock', 200, tok(100, 700), tok(10_030, 10_600)],
-    ['iat 31 s ahead of this clock', 400, tok(100, 700), tok(10_031, 10_600)],
+    ['future iat: 30 s ahead of this clock is allowed', 200, tok(100, 700), tok(10_030, 10_600)],
+    ['future iat: 31 s ahead of this clock', 400, tok(100, 700), tok(10_031, 10_600)],
   ])('%s → %i (store unchanged unless 200)', (_name, status, first, second) => {
     const store = new TokenStore(fakeClock(10_000_000).now);
     store.register('a1', 't1');
