@@ -17,7 +17,13 @@ export class CredentialFiles {
     this.#dir = join(stateDir, 'credentials');
     this.#enabled = enabled;
     if (enabled) mkdirSync(this.#dir, { recursive: true, mode: 0o700 });
-    else rmSync(this.#dir, { recursive: true, force: true });
+    else {
+      try {
+        rmSync(this.#dir, { recursive: true, force: true });
+      } catch {
+        // a root server's files this user cannot remove: never read either
+      }
+    }
   }
 
   write(townId: string, credential: string): void {
