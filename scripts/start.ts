@@ -5,7 +5,7 @@
  * set in the environment overrides it (e.g. AGENT_TOKEN_TTL_SECONDS=30). With CONTAINER_URL
  * set, the Worker uses that control server and none is started here.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureDevVars } from './lib/dev-secrets.ts';
 import { GastownApi } from './lib/gastown-api.ts';
@@ -62,15 +62,12 @@ try {
 }
 
 const api = new GastownApi(town.workerUrl, vars.GASTOWN_CLIENT_ID!, vars.GASTOWN_CLIENT_SECRET!);
-const townFile = join(stateDir, 'town.json');
-let local: { townId: string; rigId: string } | null = existsSync(townFile) ? JSON.parse(readFileSync(townFile, 'utf8')) : null;
-if (local && (await api.call('GET', `/api/towns/${local.townId}`)).status !== 200) local = null;
-if (!local) {
-  const created = await api.createTown('local');
-  const rig = await api.createRig(created.id, 'default');
-  local = { townId: created.id, rigId: rig.id };
-  writeFileSync(townFile, JSON.stringify(local));
-}
+// the town named "local" from an earlier run (the Worker lists the caller's towns), else a new one
+const towns = (await api.ok<{ towns: Array<{ id: string; name: string }> }>('GET', '/api/towns?limit=500')).towns;
+const existing = towns.find((t) => t.name === 'local');
+const townId = existing?.id ?? (await api.createTown('local')).id;
+const rigs = (await api.town(townId)).rigs as Array<{ id: string }>;
+const local = { townId, rigId: rigs[0]?.id ?? (await api.createRig(townId, 'default')).id };
 
 const tokenCmd = plan.tokenCommand(town.workerUrl);
 console.log(`

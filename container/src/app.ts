@@ -1,5 +1,5 @@
 import { chmodSync, mkdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { Hono } from 'hono';
 import type { ControlConfig } from './config.ts';
 import type { BackoffOptions } from './domain/backoff.ts';
@@ -123,4 +123,16 @@ function prepareStateDir(stateDir: string, isolated: boolean): void {
   }
   const mode = statSync(stateDir).mode & 0o7777;
   if ((mode & 0o011) !== 0o011) chmodSync(stateDir, mode | 0o011);
+  const closed = untraversableAncestor(stateDir);
+  if (closed) {
+    throw new Error(`${closed} is not traversable by other users: isolated agents could not reach their token files and folders under ${stateDir} (give it o+x, or choose another GASTOWN_STATE_DIR)`);
+  }
+}
+
+/** The first ancestor of `dir` that users other than its owner cannot pass through, if any. */
+export function untraversableAncestor(dir: string): string | null {
+  for (let current = dirname(resolve(dir)); ; current = dirname(current)) {
+    if ((statSync(current).mode & 0o001) === 0) return current;
+    if (dirname(current) === current) return null;
+  }
 }

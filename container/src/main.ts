@@ -3,16 +3,25 @@ import { serve } from '@hono/node-server';
 import { createControlServer } from './app.ts';
 import { readControlConfig, type ControlConfig } from './config.ts';
 
+function refuse(err: unknown): never {
+  console.error(JSON.stringify({ msg: 'control server refuses to start', error: (err as Error).message }));
+  process.exit(1);
+}
+
 let config: ControlConfig;
 try {
   config = readControlConfig(process.env);
 } catch (err) {
-  console.error(JSON.stringify({ msg: 'control server refuses to start', error: (err as Error).message }));
-  process.exit(1);
+  refuse(err);
 }
 // the secret lives in the config alone: nothing this process spawns or prints can inherit it
 delete process.env.CONTAINER_CONTROL_SECRET;
-const server = createControlServer(config);
+let server: ReturnType<typeof createControlServer>;
+try {
+  server = createControlServer(config);
+} catch (err) {
+  refuse(err);
+}
 const http = serve({ fetch: server.app.fetch, port: config.port, hostname: config.host }, (info) => {
   config.port = info.port; // PORT=0 picks a free port; agents reach this one
   console.log(JSON.stringify({ msg: 'control server listening', host: config.host, port: info.port, stateDir: config.stateDir, isolated: server.isolated }));

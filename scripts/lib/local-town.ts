@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { withoutWorkerSecrets } from '../../container/src/domain/worker-secrets.ts';
@@ -52,6 +52,8 @@ export interface LocalTown {
   workerUrl: string;
   containerUrl: string;
   vars: Record<string, string>;
+  /** The control server's process id (null without a local one). */
+  controlPid(): number | null;
   /** Stops the control server (`signal`, default SIGTERM) and starts a new one on the same port, with extra env. */
   restartControl(signal?: NodeJS.Signals, env?: Record<string, string>): Promise<void>;
   /** Stops the control server (SIGTERM: it delivers what it holds, then exits) and waits until its output is read. */
@@ -72,6 +74,9 @@ export async function startLocalTown(options: LocalTownOptions): Promise<LocalTo
   if (runControl && (await portInUse(options.containerPort, '0.0.0.0'))) throw new PortInUseError(options.containerPort, 'control');
   const vars: Record<string, string> = { ...options.vars, CONTAINER_URL: options.workerContainerUrl ?? containerUrl };
   mkdirSync(options.stateDir, { recursive: true });
+  // a control server running as root gives each agent a uid of its own: they must be able to
+  // pass through this folder to theirs (as through the image's /var/lib/gastown)
+  chmodSync(options.stateDir, 0o711);
   const envFile = join(options.stateDir, 'worker.env');
   writeFileSync(envFile, formatVars(vars), { mode: 0o600 });
 
@@ -139,6 +144,7 @@ export async function startLocalTown(options: LocalTownOptions): Promise<LocalTo
     workerUrl,
     containerUrl,
     vars,
+    controlPid: () => control?.pid ?? null,
     async restartControl(signal: NodeJS.Signals = 'SIGTERM', env: Record<string, string> = {}) {
       const old = end(localControl());
       old.kill(signal);

@@ -69,7 +69,7 @@ export interface ScriptedModel {
 }
 
 /** Starts a scripted model on a loopback port; `script` may depend on the request (e.g. the role in its system prompt). */
-export async function startScriptedModel(script: Script | ((req: { system: string }) => Script)): Promise<ScriptedModel> {
+export async function startScriptedModel(script: Script | ((req: { system: string; raw: string }) => Script)): Promise<ScriptedModel> {
   const issued = new Map<string, string>();
   const state = { requests: [] as RecordedRequest[], unknownToolResults: 0 };
   const server: Server = createServer((req, res) => {
@@ -84,7 +84,8 @@ export async function startScriptedModel(script: Script | ((req: { system: strin
     for await (const c of req) chunks.push(c as Buffer);
     const path = (req.url ?? '').split('?')[0]!;
     if (req.method === 'POST' && path.endsWith('/messages/count_tokens')) return json(res, 200, { input_tokens: 100 });
-    const pick = (system: string) => (typeof script === 'function' ? script({ system }) : script);
+    const raw = Buffer.concat(chunks).toString('utf8');
+    const pick = (system: string) => (typeof script === 'function' ? script({ system, raw }) : script);
     if (req.method === 'POST' && path.endsWith('/responses')) {
       const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as ResponsesRequest;
       const system = (body.input ?? []).filter((i) => i.role === 'developer' || i.role === 'user').map((i) => JSON.stringify(i.content)).join('\n');

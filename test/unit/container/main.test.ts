@@ -30,6 +30,13 @@ describe('node container/src/main.ts', () => {
     expect(p.lines.join('\n')).toMatch(/CONTAINER_CONTROL_SECRET/);
   });
 
+  it('as root, refuses to start where isolated agents could not reach their folders (a parent no other uid can pass), naming it', async () => {
+    const closed = stateDirFor('closed'); // mkdtemp: 0700, owned by root
+    const p = runMain(mainEnv(join(closed, 'control')));
+    expect(await p.exited).toBe(1);
+    expect(p.lines.join('\n')).toContain(`${closed} is not traversable by other users`);
+  });
+
   it('listens on 127.0.0.1 unless HOST says otherwise; on SIGTERM ends its agents and exits 0, never printing a secret or token', async () => {
     const p = runMain(mainEnv(stateDirFor('main')));
     cleanup.push(() => p.child.kill('SIGKILL'));

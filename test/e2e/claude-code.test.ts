@@ -1,0 +1,107 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { POLECAT_SCRIPT, REFINERY_SCRIPT, lastResult, startScriptedModel, type Script, type ScriptedModel } from '../support/scripted-model.ts';
+import { eventually, startTownFixture, type TownFixture } from './local-town-fixture.ts';
+
+const TTL_SECONDS = 20;
+const LIFETIMES = 5;
+
+/** The mayor files and slings what the user asks for; asked for its status, it checks and answers. */
+const MAYOR: Script = [
+  (ctx) =>
+    ctx.userText.startsWith('status')
+      ? { tool: 'gt_status' }
+      : { tool: 'gt_bead_create', input: { title: ctx.userText.trim().slice(0, 80), body: ctx.userText }, say: 'Filing that as a bead.' },
+  (ctx) =>
+    ctx.userText.startsWith('status')
+      ? { text: `Status: I am ${lastResult<{ agent: { status: string } }>(ctx)?.agent.status ?? 'unknown'}.` }
+      : { tool: 'gt_sling', input: { beadId: lastResult<{ bead: { id: string } }>(ctx)?.bead.id ?? 'unknown' } },
+  (ctx) => {
+    const slung = lastResult<{ bead: { id: string }; agentId: string }>(ctx);
+    return { text: slung ? `Filed ${slung.bead.id} and handed it to ${slung.agentId}.` : 'I could not hand that out.' };
+  },
+];
+
+/** Each agent's role, from the instructions Claude Code carries in its requests. */
+function scriptFor({ raw }: { raw: string }): Script {
+  if (raw.includes('You are the mayor')) return MAYOR;
+  if (raw.includes('You are the refinery')) return REFINERY_SCRIPT;
+  return POLECAT_SCRIPT;
+}
+
+/**
+ * Real coding agents, end to end: the mayor, the polecat and the refinery are real Claude
+ * Code processes (the pinned npm package, each under a uid of its own) driven by a scripted
+ * model, calling Gastown through the MCP server, in a real local town (wrangler dev + the
+ * control server) with 20 s tokens, for more than five token lifetimes.
+ */
+describe('a town of Claude Code agents', () => {
+  let f: TownFixture;
+  let model: ScriptedModel;
+  let townId: string;
+
+  beforeAll(async () => {
+    model = await startScriptedModel(scriptFor);
+    f = await startTownFixture({ vars: { AGENT_TOKEN_TTL_SECONDS: String(TTL_SECONDS), TOKEN_REFRESH_INTERVAL_SECONDS: '5' }, controlEnv: { GASTOWN_REFINERY_POLL_MS: '1000' } });
+    townId = (await f.api.createTown('claude')).id;
+    await f.api.createRig(townId, 'main');
+    const settings = await f.api.ok('PUT', `/api/towns/${townId}/settings`, { runtime: 'claude-code', agentEnv: { ANTHROPIC_BASE_URL: model.url, ANTHROPIC_API_KEY: 'sk-scripted-model' } });
+    expect(settings).toEqual({ runtime: 'claude-code', agentEnvNames: ['ANTHROPIC_API_KEY', 'ANTHROPIC_BASE_URL'] });
+  });
+  afterAll(async () => {
+    await f?.close();
+    await model?.close();
+  });
+
+  it('the mayor files and slings a bead, a polecat does it, the refinery merges it; every tool call succeeds across five token lifetimes', async () => {
+    const started = Date.now();
+    const conversation = async () => (await f.api.ok<{ messages: Array<{ from: string; text: string }> }>('GET', `/api/towns/${townId}/mayor/messages`)).messages;
+    const sent = await f.api.tellMayor(townId, 'fix the login bug');
+    expect(sent.agentId).toMatch(/^mayor-/);
+    const filed = await eventually(async () => (await conversation()).find((m) => m.from === 'mayor' && m.text.startsWith('Filed')), 60_000, 'the mayor to reply');
+    const [, beadId, polecatId] = /^Filed (\S+) and handed it to (\S+)\.$/.exec(filed.text)!;
+
+    const closed = await eventually(async () => {
+      const view = await f.api.town(townId);
+      return view.beads.find((b: { id: string; status: string }) => b.id === beadId && b.status === 'closed');
+    }, 90_000, 'the refinery to merge the bead');
+    expect(closed).toMatchObject({ assignee: polecatId });
+
+    // the mayor lives on: asked for its status every 20 s, past five token lifetimes
+    let asked = 0;
+    while (Date.now() - started < (LIFETIMES * TTL_SECONDS + 5) * 1000) {
+      await new Promise((r) => setTimeout(r, TTL_SECONDS * 1000));
+      await f.api.tellMayor(townId, `status ${++asked}`);
+    }
+    const replies = await eventually(async () => {
+      const mayorSaid = (await conversation()).filter((m) => m.from === 'mayor');
+      return mayorSaid.length >= asked + 1 ? mayorSaid : null;
+    }, 60_000, 'the mayor to answer every message');
+    expect(replies.filter((m) => m.text.startsWith('Status: I am')).length).toBe(asked);
+
+    const view = await f.api.town(townId);
+    const mayor = view.agents.find((a: { role: string }) => a.role === 'mayor');
+    const polecat = view.agents.find((a: { id: string }) => a.id === polecatId);
+    const refinery = view.agents.find((a: { role: string }) => a.role === 'refinery');
+    expect(view.agents.every((a: { runtime: string }) => a.runtime === 'claude-code')).toBe(true);
+    expect(Date.now() - Date.parse(mayor.startedAt)).toBeGreaterThan(LIFETIMES * TTL_SECONDS * 1000);
+    expect(mayor.refreshCount).toBeGreaterThanOrEqual(LIFETIMES * 2);
+    expect(polecat).toMatchObject({ status: 'exited' });
+    expect(refinery.status).not.toBe('failed');
+
+    // every Gastown tool call through MCP succeeded, for every agent
+    const calls: Array<{ agent: string; name: string; ok: boolean }> = [];
+    for (const agent of view.agents) {
+      const { events } = await f.api.ok('GET', `/api/towns/${townId}/agents/${agent.id}/events?limit=1000`);
+      for (const e of events) if (e.type === 'tool' && e.phase === 'result' && String(e.name).startsWith('gt_')) calls.push({ agent: agent.role, name: e.name, ok: e.ok });
+    }
+    expect(calls.filter((c) => !c.ok)).toEqual([]);
+    for (const tool of ['gt_bead_create', 'gt_sling', 'gt_status', 'gt_prime', 'gt_done', 'gt_mail_check', 'gt_review_complete']) {
+      expect(calls.map((c) => c.name), tool).toContain(tool);
+    }
+    // 0 401/403 anywhere: at the Worker, at the control server; the model saw only answers to its own tool calls
+    expect(f.worker.counts.denied).toEqual([]);
+    const stats = await f.controlStats();
+    expect(stats.responses['401_expired'] + stats.responses['401_revoked'] + stats.responses['401_other'] + stats.responses['403']).toBe(0);
+    expect(model.unknownToolResults).toBe(0);
+  });
+});
