@@ -32,21 +32,19 @@ function visibleLength(text: string): number {
   return text.replace(ANSI, '').length;
 }
 
-/** `1d 2h`, `2h 5m`, `12m 3s`, `45s`, `0.4s`: the two largest units. */
+/** `1d 2h`, `2h 5m`, `12m 3s`, `45s`, `0.4s`: the largest unit and the next one when not zero. */
 export function duration(ms: number): string {
   const abs = Math.abs(ms);
   if (abs < 10_000 && abs % 1000 !== 0) return `${(abs / 1000).toFixed(1)}s`;
   const units: Array<[string, number]> = [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000], ['s', 1000]];
-  const parts: string[] = [];
-  let rest = Math.round(abs / 1000) * 1000;
-  for (const [name, size] of units) {
-    if (rest >= size || (parts.length === 0 && name === 's')) {
-      parts.push(`${Math.floor(rest / size)}${name}`);
-      rest %= size;
-    }
-    if (parts.length === 2) break;
-  }
-  return parts.join(' ');
+  const rest = Math.round(abs / 1000) * 1000;
+  const first = units.findIndex(([, size]) => rest >= size);
+  if (first < 0) return '0s';
+  const [name, size] = units[first]!;
+  const head = `${Math.floor(rest / size)}${name}`;
+  const next = units[first + 1];
+  const tail = next ? Math.floor((rest % size) / next[1]) : 0;
+  return tail > 0 ? `${head} ${tail}${next![0]}` : head;
 }
 
 /** `in 5m 2s` or `3s ago` relative to `now`; `-` when absent. */
