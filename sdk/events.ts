@@ -121,7 +121,9 @@ async function* connectOnce(transport: Transport, state: StreamState, outer: Abo
     try {
       res = await transport.send('GET', state.path, { headers, signal: connection.signal });
     } catch (err) {
-      if (outer?.aborted || isAbortError(err)) return null;
+      if (outer?.aborted) return null;
+      // aborted by something other than our caller (a proxy, an injected fetch): a broken connection
+      if (isAbortError(err)) return { reason: 'network_error', error: new GastownError(0, 'network_error', 'the event stream request was aborted'), retryAfterMs: 0 };
       if (!(err instanceof GastownError) || !isTransient(err)) throw err;
       return { reason: 'network_error', error: err, retryAfterMs: (err.retryAfter ?? 0) * 1000 };
     }

@@ -148,6 +148,24 @@ describe('town events iterator', () => {
     expect(server.state.open).toBe(0);
   });
 
+  it('a request aborted by the network rather than the caller is a broken connection: reconnects, does not end', async () => {
+    server.publish(3);
+    server.state.plans.push({ then: 'hold' });
+    let calls = 0;
+    const flaky = new GastownClient({
+      baseUrl: server.url,
+      clientId: 'me',
+      clientSecret: 'secret',
+      fetch: async (url, init) => {
+        if (url.endsWith('/events') && ++calls <= 2) throw new DOMException('The operation was aborted.', 'AbortError');
+        return fetch(url, init);
+      },
+    });
+    const items = await collect(flaky.events('town-1', opts()), (all) => all.length === 3);
+    expect(ids(items)).toEqual([1, 2, 3]);
+    expect(reconnects.map((r) => r.reason)).toEqual(['network_error', 'network_error']);
+  });
+
   it('an abort ends the iteration without an error and closes the connection', async () => {
     server.state.plans.push({ then: 'hold' });
     const controller = new AbortController();
