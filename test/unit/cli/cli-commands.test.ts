@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SignJWT } from 'jose';
@@ -163,8 +164,12 @@ describe('commands against a Worker', () => {
     expect(machine.stdout.trim().split('\n').map((l) => JSON.parse(l))).toEqual([{ id: 2, type: 'bead.created', data: { beadId: 'b1' } }]);
   });
 
-  it('events --follow: survives a stream ended by the server and an expired token; Ctrl-C → exit 0', async () => {
-    const child = startCli(['events', 'town-1', '--follow', '--json'], { env });
+  const systemNode = spawnSync('sh', ['-c', 'command -v node'], { encoding: 'utf8', env: { PATH: '/usr/local/bin:/usr/bin:/bin' } }).stdout.trim();
+  it.each([
+    { launcher: 'the project’s Node 22', node: undefined },
+    ...(systemNode ? [{ launcher: `the system Node (${systemNode}, the launcher passes the signal on)`, node: systemNode }] : []),
+  ])('events --follow under $launcher: survives a stream ended by the server and an expired token; Ctrl-C → exit 0', async ({ node }) => {
+    const child = startCli(['events', 'town-1', '--follow', '--json'], { env, ...(node ? { node } : {}) });
     const lines = () => child.output().trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { id: number });
     await expect.poll(lines, { timeout: 10_000 }).toHaveLength(worker.state.events.length);
     const before = worker.state.tokenRequests.length;
