@@ -1,12 +1,12 @@
 import { cloudflareTest } from '@cloudflare/vitest-plugin';
 import { defineConfig } from 'vitest/config';
-import { TEST_SECRETS } from './test/workers/secrets.ts';
+import { TEST_QUOTAS, TEST_SECRETS } from './test/workers/secrets.ts';
 
 /**
  * Three kinds of test, by path:
  *  - unit:    Node; domain logic, the container control server, the plugin.
  *  - workers: real workerd via the Cloudflare plugin; routes, TownDO, alarms.
- *             A real HTTP server (globalSetup) stands in for the control server.
+ *             The real control server (globalSetup) behind a fault-injecting proxy.
  *  - e2e:     Node; the real Worker under wrangler dev, the real control server,
  *             real agent processes.
  */
@@ -29,7 +29,8 @@ export default defineConfig({
             miniflare: {
               bindings: {
                 ...TEST_SECRETS,
-                CONTAINER_URL: `http://127.0.0.1:${inject('standInPort')}`,
+                ...TEST_QUOTAS,
+                CONTAINER_URL: `http://127.0.0.1:${inject('proxyPort')}`,
               },
             },
           })),

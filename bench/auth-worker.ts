@@ -9,6 +9,7 @@ import { envKeys } from '../src/middleware/keys';
 import { AGENT_AUDIENCE, verifyAgentToken, verifySignedToken } from '../src/domain/tokens';
 import { bearerToken } from '../src/middleware/bearer';
 
+export { TownDirectory } from '../src/dos/town-directory';
 export { TownDO } from '../src/dos/town-do';
 
 const heartbeat = async (c: Context<AppEnv>, claims: AgentClaims) =>

@@ -1,4 +1,4 @@
-import type { AgentClaims } from './domain/tokens';
+import type { AgentClaims, ContainerClaims } from './domain/tokens';
 import type { Env } from './env';
 
 /** Hono environment: bindings and the typed variables the middlewares set. */
@@ -7,6 +7,6 @@ export interface AppEnv {
   Variables: {
     userId: string;
     agent: AgentClaims;
-    containerCredential: string;
+    container: ContainerClaims;
   };
 }

@@ -2,8 +2,9 @@ import { Hono } from 'hono';
 import type { AppEnv } from './app-env';
 import { readConfig } from './domain/config';
 import { AppError, errorBody, toAppError } from './errors';
-import { agentRoutes } from './routes/agents';
+import { agentRoutes, containerRoutes } from './routes/agents';
 import { authRoutes } from './routes/auth';
+import { sessionRoutes } from './routes/session';
 import { townRoutes } from './routes/towns';
 
 /** Builds the Worker's HTTP app from the route modules, with the one error renderer. */
@@ -16,7 +17,9 @@ export function createApp() {
     return c.json({ ok: true });
   });
   app.route('/api/auth', authRoutes);
+  app.route('/api/session', sessionRoutes);
   app.route('/api/towns/:townId/agents/:agentId', agentRoutes);
+  app.route('/api/towns/:townId/container', containerRoutes);
   app.route('/api/towns', townRoutes);
   app.notFound((c) => renderError(new AppError('not_found', 'no such route'), c.req.raw));
   app.onError((err, c) => {
@@ -31,6 +34,7 @@ export function createApp() {
 function renderError(err: AppError, request: Request): Response {
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (err.status === 401) headers['www-authenticate'] = challenge(err, request);
+  if (err.retryAfter !== undefined) headers['retry-after'] = String(Math.max(1, Math.ceil(err.retryAfter)));
   return new Response(JSON.stringify(errorBody(err)), { status: err.status, headers });
 }
 
@@ -44,7 +48,9 @@ const BEARER_TOKEN = /^Bearer[ ]+\S/i;
  * with the project's code as its description.
  */
 function challenge(err: AppError, request: Request): string {
-  if (new URL(request.url).pathname.startsWith('/api/auth/')) return 'Basic realm="gastown"';
+  const path = new URL(request.url).pathname;
+  if (path.startsWith('/api/auth/')) return 'Basic realm="gastown"';
+  if (path.startsWith('/api/session')) return 'Cookie realm="gastown"';
   if (!BEARER_TOKEN.test(request.headers.get('authorization') ?? '')) return 'Bearer realm="gastown"';
   return `Bearer realm="gastown", error="invalid_token", error_description="${err.code}"`;
 }

@@ -33,6 +33,17 @@ export const STATUS: Record<ErrorCode, number> = {
 
 const CODE_PREFIX = /^([a-z_]+): ([\s\S]*)$/;
 
+/** Extra fields of an error object. */
+export type ErrorExtra = Record<string, string | number | boolean | null>;
+
+/** An error as it travels in a Result and is rendered in a response. */
+export interface ErrorData {
+  code: ErrorCode;
+  message: string;
+  extra?: ErrorExtra;
+  retryAfter?: number;
+}
+
 /**
  * A failure with a code and a message safe to show a client (never a token or secret).
  * The code is carried in `message` too, so it survives Durable Object RPC, which keeps
@@ -41,12 +52,18 @@ const CODE_PREFIX = /^([a-z_]+): ([\s\S]*)$/;
 export class AppError extends Error {
   readonly code: ErrorCode;
   readonly detail: string;
+  /** Extra fields of the error object a client may act on (e.g. `agentEnded`); never a secret. */
+  readonly extra: ErrorExtra | undefined;
+  /** Seconds a client should wait before retrying (429), sent as `Retry-After`. */
+  readonly retryAfter: number | undefined;
 
-  constructor(code: ErrorCode, detail: string) {
+  constructor(code: ErrorCode, detail: string, options: { extra?: ErrorExtra; retryAfter?: number } = {}) {
     super(`${code}: ${detail}`);
     this.name = 'AppError';
     this.code = code;
     this.detail = detail;
+    this.extra = options.extra;
+    this.retryAfter = options.retryAfter;
   }
 
   get status(): number {
@@ -63,16 +80,16 @@ export function toAppError(err: unknown): AppError | undefined {
   return undefined;
 }
 
-/** The JSON body of an error response. */
-export function errorBody(err: AppError): { error: { code: ErrorCode; message: string } } {
-  return { error: { code: err.code, message: err.detail } };
+/** The JSON body of an error response: `{error: {code, message, ...extra}}`. */
+export function errorBody(err: AppError): { error: { code: ErrorCode; message: string } & ErrorExtra } {
+  return { error: { ...err.extra, code: err.code, message: err.detail } };
 }
 
 /**
  * What a Durable Object method returns: an expected failure travels as data, so the
  * runtime does not log it as an uncaught exception; unexpected ones still throw.
  */
-export type Result<T> = { ok: true; value: T } | { ok: false; error: { code: ErrorCode; message: string } };
+export type Result<T> = { ok: true; value: T } | { ok: false; error: ErrorData };
 
 /** Runs `fn`, turning an AppError into a failed Result. */
 export async function toResult<T>(fn: () => T | Promise<T>): Promise<Result<T>> {
@@ -81,12 +98,12 @@ export async function toResult<T>(fn: () => T | Promise<T>): Promise<Result<T>> 
   } catch (err) {
     const appError = toAppError(err);
     if (!appError) throw err;
-    return { ok: false, error: { code: appError.code, message: appError.detail } };
+    return { ok: false, error: { code: appError.code, message: appError.detail, extra: appError.extra, retryAfter: appError.retryAfter } };
   }
 }
 
 /** The value of a Result, or its AppError thrown. */
 export function unwrap<T>(result: Result<T>): T {
   if (result.ok) return result.value;
-  throw new AppError(result.error.code, result.error.message);
+  throw new AppError(result.error.code, result.error.message, { extra: result.error.extra, retryAfter: result.error.retryAfter });
 }

@@ -1,6 +1,7 @@
 import { createApp } from './app';
 import type { Env } from './env';
 
+export { TownDirectory } from './dos/town-directory';
 export { TownDO } from './dos/town-do';
 export { TownContainer } from './dos/town-container';
 

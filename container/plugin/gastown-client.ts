@@ -164,6 +164,26 @@ async function errorCode(res: Response): Promise<string | undefined> {
   }
 }
 
+/** Calls one tool; what the MCP server and `gt` are built on. */
+export type ToolCaller = (name: string, args: Record<string, unknown>) => Promise<unknown>;
+
+/**
+ * A caller over a client configured from `env` on first use: a process can start (and
+ * list its tools) without an agent environment, while a call without one fails with
+ * `not_configured`, naming the missing variable.
+ */
+export function callerFromEnv(env: NodeJS.ProcessEnv = process.env): ToolCaller {
+  let client: GastownClient | null = null;
+  return (name, args) => {
+    try {
+      client ??= new GastownClient(optionsFromEnv(env));
+    } catch (err) {
+      return Promise.reject(new GastownCallError(0, 'not_configured', (err as Error).message));
+    }
+    return client.callTool(name, args);
+  };
+}
+
 /** A client for this agent, configured from the environment the control server gave it. */
 export function createGastownClient(options: GastownClientOptions = optionsFromEnv()): GastownClient {
   return new GastownClient(options);

@@ -56,8 +56,8 @@ export const TOOL_DEFINITIONS = {
     z
       .object({
         to: id.describe('Agent id, or mayor / refinery / polecat'),
-        subject: text(500).optional(),
-        body: z.string().min(1).max(20_000),
+        subject: text(500).optional().describe('A short subject line'),
+        body: z.string().min(1).max(20_000).describe('The message'),
         beadId: id.optional().describe('The bead this mail is about, if any'),
       })
       .strict(),
@@ -73,7 +73,7 @@ export const TOOL_DEFINITIONS = {
     z
       .object({
         beadId: id.describe('The bead you reviewed'),
-        outcome: z.enum(['merged', 'rejected']),
+        outcome: z.enum(['merged', 'rejected']).describe('merged: accept the work and close the bead; rejected: open it again for another polecat'),
         summary: text(20_000).optional().describe('Why, in a few sentences'),
       })
       .strict(),

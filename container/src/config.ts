@@ -3,12 +3,13 @@ import { join } from 'node:path';
 
 /** Configuration of the control server, from its environment. */
 export interface ControlConfig {
+  /** Listen port (0: any free port; the server writes back the one it got). */
   port: number;
+  /** Listen address: loopback unless HOST says otherwise (the image sets 0.0.0.0). */
+  host: string;
   controlSecret: string;
   heartbeatIntervalMs: number;
   stateDir: string;
-  /** Offset of this process's clock (fault-injection tests skew it). */
-  clockSkewMs: number;
 }
 
 /** Reads the environment; refuses to start without CONTAINER_CONTROL_SECRET. */
@@ -21,9 +22,16 @@ export function readControlConfig(env: NodeJS.ProcessEnv): ControlConfig {
   if (!(heartbeat > 0)) throw new Error(`HEARTBEAT_INTERVAL_SECONDS must be positive, got "${env.HEARTBEAT_INTERVAL_SECONDS}"`);
   return {
     port,
+    host: env.HOST || '127.0.0.1',
     controlSecret,
     heartbeatIntervalMs: heartbeat * 1000,
     stateDir: env.GASTOWN_STATE_DIR || join(tmpdir(), `gastown-${port}`),
-    clockSkewMs: Number(env.GASTOWN_CLOCK_SKEW_MS ?? 0) || 0,
   };
+}
+
+/** Where agents reach this server's agent-facing routes: loopback, unless it listens on one address only. */
+export function controlUrlOf(config: Pick<ControlConfig, 'host' | 'port'>): string {
+  const wildcard = ['0.0.0.0', '::', '', '127.0.0.1', 'localhost'].includes(config.host);
+  const host = wildcard ? '127.0.0.1' : config.host.includes(':') ? `[${config.host}]` : config.host;
+  return `http://${host}:${config.port}`;
 }

@@ -1,6 +1,6 @@
 import { keyRing } from '../../src/domain/signing-keys.ts';
 import { AGENT_AUDIENCE, mintAgentToken, verifyAgentToken, verifySignedToken } from '../../src/domain/tokens.ts';
-import { startStandIn } from '../../test/workers/stand-in-server.ts';
+import { startControlHarness } from '../../test/workers/control-harness.ts';
 import { GastownApi } from '../lib/gastown-api.ts';
 import { median } from './stats.ts';
 import { startWranglerDev, throughput } from './wrangler-dev.ts';
@@ -33,21 +33,21 @@ export async function benchVerifyMicro(ms = 2_000): Promise<{ productionOps: num
 
 /** The same heartbeat route in real workerd: verified, bare, raw secret; then verification alone, `n` per request (median µs per mode over `verifyRounds`). Each round runs every variant back to back, in alternating order; a round's verified/bare ratio is a paired comparison. */
 export async function benchAuthRoute(seconds = 3, rounds = 3, concurrency = 16, verifyRounds = 8): Promise<{ route: Record<'verified' | 'bare' | 'raw-secret', number>; verifyUs: { production: number; 'cached-key': number; raw: number }; roundRatios: number[]; keyRoundRatios: number[] }> {
-  const standIn = await startStandIn(CONTROL);
+  const control = await startControlHarness(CONTROL, { env: { HEARTBEAT_INTERVAL_SECONDS: '3600' } });
   const worker = await startWranglerDev('bench/wrangler.toml', {
     GASTOWN_JWT_SECRET: SECRET,
     CONTAINER_CONTROL_SECRET: CONTROL,
-    CONTAINER_URL: `http://127.0.0.1:${standIn.port}`,
+    CONTAINER_URL: `http://127.0.0.1:${control.proxyPort}`,
     GASTOWN_CLIENT_ID: 'bench',
-    GASTOWN_CLIENT_SECRET: 'bench-secret',
+    GASTOWN_CLIENT_SECRET: 'bench-secret-0123456789',
+    TOOL_CALLS_PER_SECOND: '100000',
   });
   try {
-    const api = new GastownApi(worker.url, 'bench', 'bench-secret');
+    const api = new GastownApi(worker.url, 'bench', 'bench-secret-0123456789');
     const town = await api.createTown('auth-bench');
     const rig = await api.createRig(town.id, 'main');
-    const agent = await api.dispatch(town.id, rig.id, 'polecat');
-    const agents = (await (await fetch(`http://127.0.0.1:${standIn.port}/__test/agents?townId=${town.id}`)).json()) as Array<{ agentId: string; token: string }>;
-    const token = agents.find((a) => a.agentId === agent.id)!.token;
+    const agent = await api.dispatch(town.id, rig.id, 'polecat', { command: ['cat'] });
+    const { token } = (await (await fetch(`http://127.0.0.1:${control.proxyPort}/__harness/token?agentId=${agent.id}`)).json()) as { token: string };
     const variants = ['verified', 'bare', 'raw-secret'] as const;
     const call = (variant: string) => async () => {
       const res = await fetch(`${worker.url}/bench/${variant}/${town.id}/${agent.id}`, { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: '{}' });
@@ -87,6 +87,6 @@ export async function benchAuthRoute(seconds = 3, rounds = 3, concurrency = 16, 
     return { route: totals, verifyUs, roundRatios, keyRoundRatios };
   } finally {
     await worker.stop();
-    await standIn.close();
+    await control.close();
   }
 }

@@ -3,6 +3,7 @@ import { createServer } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { SignJWT } from 'jose';
 import { ROOT } from '../lib/local-town.ts';
 import { freePort } from '../lib/ports.ts';
@@ -39,9 +40,18 @@ export async function benchControlServer(agentCount = 1_000, pushes = 3_000, chu
   const apiUrl = `http://127.0.0.1:${(sink.address() as { port: number }).port}`;
   const port = await freePort();
   const stateDir = mkdtempSync(join(tmpdir(), 'gastown-bench-control-'));
-  const child = spawn(process.execPath, ['--expose-gc', join(ROOT, 'container/src/main.ts')], {
-    env: { ...process.env, PORT: String(port), CONTAINER_CONTROL_SECRET: CONTROL, GASTOWN_STATE_DIR: stateDir, HEARTBEAT_INTERVAL_SECONDS: '30' },
-    stdio: 'ignore',
+  const child = spawn(process.execPath, ['--expose-gc', '--import', join(ROOT, 'scripts/harness/gc-on-signal.mjs'), join(ROOT, 'container/src/main.ts')], {
+    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', CONTAINER_CONTROL_SECRET: CONTROL, GASTOWN_STATE_DIR: stateDir, HEARTBEAT_INTERVAL_SECONDS: '30' },
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  // the harness preload answers SIGUSR2 with a collection and one line
+  let gcDone: (() => void) | null = null;
+  createInterface({ input: child.stdout! }).on('line', (line) => {
+    if (line.includes('"harness":"gc"')) gcDone?.();
+  });
+  const collect = () => new Promise<void>((resolve) => {
+    gcDone = resolve;
+    child.kill('SIGUSR2');
   });
   const url = `http://127.0.0.1:${port}`;
   const call = async (path: string, body?: unknown) => {
@@ -57,7 +67,10 @@ export async function benchControlServer(agentCount = 1_000, pushes = 3_000, chu
         await new Promise((r) => setTimeout(r, 100));
       }
     }
-    const memory = async () => (await call('/stats?gc=1')).json.memory as { heapUsedBytes: number; rssBytes: number };
+    const memory = async () => {
+      await collect();
+      return (await call('/stats')).json.memory as { heapUsedBytes: number; rssBytes: number };
+    };
     const base = Math.floor(Date.now() / 1000);
     const idle = ['cat'];
 

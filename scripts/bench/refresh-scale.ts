@@ -1,7 +1,7 @@
 import { keyRing } from '../../src/domain/signing-keys.ts';
 import { mintAgentToken } from '../../src/domain/tokens.ts';
 import { REFRESH_BATCH_SIZE } from '../../src/services/control-client.ts';
-import { startStandIn } from '../../test/workers/stand-in-server.ts';
+import { startControlHarness } from '../../test/workers/control-harness.ts';
 import { GastownApi } from '../lib/gastown-api.ts';
 import { startWranglerDev } from './wrangler-dev.ts';
 
@@ -16,38 +16,44 @@ export interface RefreshRow {
   refreshed: number;
 }
 
-/** Refresh passes of 10, 100 and 1,000 live agents in one TownDO (real workerd), batched vs one request per agent. */
+/**
+ * Refresh passes of 10, 100 and 1,000 live agents in one TownDO (real workerd), batched vs
+ * one request per agent, against the real control server holding real agent processes
+ * (`cat`: they hold a token and nothing else). Per-agent mode is "the batch route is
+ * missing": the harness proxy answers the batch route 404.
+ */
 export async function benchRefreshScale(sizes: number[]): Promise<RefreshRow[]> {
-  const standIn = await startStandIn(CONTROL);
-  const admin = (path: string) => fetch(`http://127.0.0.1:${standIn.port}/__test/${path}`).then((r) => r.json());
+  const control = await startControlHarness(CONTROL, { env: { HEARTBEAT_INTERVAL_SECONDS: '3600' } });
+  const admin = (path: string) => fetch(`http://127.0.0.1:${control.proxyPort}/__harness/${path}`).then((r) => r.json());
   const worker = await startWranglerDev('wrangler.toml', {
     GASTOWN_JWT_SECRET: SECRET,
     CONTAINER_CONTROL_SECRET: CONTROL,
-    CONTAINER_URL: `http://127.0.0.1:${standIn.port}`,
+    CONTAINER_URL: `http://127.0.0.1:${control.proxyPort}`,
     GASTOWN_CLIENT_ID: 'bench',
-    GASTOWN_CLIENT_SECRET: 'bench-secret',
+    GASTOWN_CLIENT_SECRET: 'bench-secret-0123456789',
+    MAX_LIVE_AGENTS_PER_TOWN: String(Math.max(...sizes)),
   });
   const rows: RefreshRow[] = [];
   try {
-    const api = new GastownApi(worker.url, 'bench', 'bench-secret');
+    const api = new GastownApi(worker.url, 'bench', 'bench-secret-0123456789');
     for (const n of sizes) {
       const town = await api.createTown(`bench-${n}`);
       const rig = await api.createRig(town.id, 'main');
       for (let i = 0; i < n; i += 10) {
-        await Promise.all(Array.from({ length: Math.min(10, n - i) }, () => api.dispatch(town.id, rig.id, 'polecat')));
+        await Promise.all(Array.from({ length: Math.min(10, n - i) }, () => api.dispatch(town.id, rig.id, 'polecat', { command: ['cat'] })));
       }
       for (const mode of ['batched', 'per-agent'] as const) {
-        await admin(`batch-route?on=${mode === 'batched' ? 1 : 0}`);
-        await admin(`age?townId=${town.id}&seconds=60`);
+        if (mode === 'per-agent') await admin(`fault?townId=${town.id}&path=${encodeURIComponent('^/agents/refresh-tokens$')}&status=404`);
         const t0 = performance.now();
         const report = await api.ok('POST', `/api/towns/${town.id}/refresh-tokens`, {});
         rows.push({ agents: n, mode, subrequests: report.subrequests, wallMs: performance.now() - t0, refreshed: report.refreshed });
       }
-      await admin('batch-route?on=1');
+      await admin(`clear?townId=${town.id}`);
+      for (const agent of (await api.town(town.id)).agents) await api.stop(town.id, agent.id);
     }
   } finally {
     await worker.stop();
-    await standIn.close();
+    await control.close();
   }
   return rows;
 }

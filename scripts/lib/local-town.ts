@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { withoutWorkerSecrets } from '../../container/src/domain/worker-secrets.ts';
 import { formatVars } from './dev-secrets.ts';
@@ -26,6 +26,10 @@ export interface LocalTownOptions {
   workerContainerUrl?: string;
   /** Run the local control server (default true). False: the Worker uses `workerContainerUrl`, a control server run by someone else. */
   controlServer?: boolean;
+  /** The Worker's entry, instead of the product's own (`src/index.ts`): a harness wrapping it (the soak's alarm faults). */
+  workerMain?: string;
+  /** Node options of the control server process (a harness preload such as the soak's clock skew). */
+  controlNodeArgs?: string[];
   /** Every output line of both processes, tagged. */
   onLine?: (source: 'worker' | 'control', line: string) => void;
   /** A process exited on its own after the town was up (not stopped or restarted by us). */
@@ -86,7 +90,7 @@ export async function startLocalTown(options: LocalTownOptions): Promise<LocalTo
   let controlEnv = { ...options.controlEnv };
   const startControl = () =>
     track(
-      spawn(process.execPath, [CONTROL_MAIN], {
+      spawn(process.execPath, [...(options.controlNodeArgs ?? []), CONTROL_MAIN], {
         cwd: ROOT,
         env: {
           ...withoutWorkerSecrets(process.env),
@@ -105,10 +109,12 @@ export async function startLocalTown(options: LocalTownOptions): Promise<LocalTo
     if (!control) throw new Error('this town runs no local control server');
     return control;
   };
+  // a harness entry runs under the product's own configuration, with only `main` changed
+  const config = options.workerMain ? harnessConfig(options.workerMain) : null;
   const startWorker = () => track(
     spawn(
       WRANGLER,
-      ['dev', '--ip', '127.0.0.1', '--port', String(options.port), '--env-file', envFile, '--persist-to', join(options.stateDir, 'wrangler'), '--show-interactive-dev-session=false', '--log-level', 'log'],
+      ['dev', ...(config ? ['-c', config.path] : []), '--ip', '127.0.0.1', '--port', String(options.port), '--env-file', envFile, '--persist-to', join(options.stateDir, 'wrangler'), '--show-interactive-dev-session=false', '--log-level', 'log'],
       { cwd: ROOT, env: { ...process.env, WRANGLER_SEND_METRICS: 'false', NO_COLOR: '1', FORCE_COLOR: '0' }, stdio: ['ignore', 'pipe', 'pipe'], detached: true },
     ),
     'worker',
@@ -120,6 +126,7 @@ export async function startLocalTown(options: LocalTownOptions): Promise<LocalTo
   const stop = async () => {
     if (control) await terminate(end(control), false, CONTROL_SHUTDOWN_GRACE_MS);
     await terminate(end(worker), true);
+    config?.remove();
   };
   try {
     await Promise.all([waitHealthy(`${workerUrl}/health`, worker, 90_000), control && waitHealthy(`${containerUrl}/health`, control, 30_000)]);
@@ -152,6 +159,18 @@ export async function startLocalTown(options: LocalTownOptions): Promise<LocalTo
     },
     stop,
   };
+}
+
+/**
+ * The product's wrangler.toml with another `main`, written beside it (so every other path
+ * in it still resolves) under a name git ignores, and removed when the town stops.
+ */
+function harnessConfig(main: string): { path: string; remove(): void } {
+  const path = join(ROOT, `.wrangler-harness-${process.pid}-${Date.now()}.toml`);
+  const product = readFileSync(join(ROOT, 'wrangler.toml'), 'utf8');
+  if (!/^main = "src\/index\.ts"$/m.test(product)) throw new Error('wrangler.toml: main is not src/index.ts');
+  writeFileSync(path, product.replace(/^main = "src\/index\.ts"$/m, `main = ${JSON.stringify(relative(ROOT, main))}`));
+  return { path, remove: () => rmSync(path, { force: true }) };
 }
 
 function forwardLines(child: ChildProcess, source: 'worker' | 'control', onLine: LocalTownOptions['onLine']): void {

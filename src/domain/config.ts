@@ -2,36 +2,74 @@ import { AppError } from '../errors';
 
 /** Minimum length of an HS256 signing secret, in bytes. */
 export const MIN_SECRET_BYTES = 32;
+/** Minimum length of the user API's client secret: long enough that guessing it is hopeless. */
+export const MIN_CLIENT_SECRET_BYTES = 16;
+
 /**
- * Shortest agent token lifetime: the refresh period is half of it (one second here), the
- * least the alarm schedule and the retry backoff are built for.
+ * Numeric settings: name → default and least accepted value. The agent token's least
+ * lifetime makes a one-second refresh period (half of it), the least the alarm schedule
+ * and the retry backoff are built for.
  */
-export const MIN_AGENT_TOKEN_TTL_SECONDS = 2;
+const NUMBERS = {
+  AGENT_TOKEN_TTL_SECONDS: { fallback: 28_800, min: 2 },
+  USER_TOKEN_TTL_SECONDS: { fallback: 3_600, min: 2 },
+  SESSION_MAX_AGE_SECONDS: { fallback: 7 * 24 * 3_600, min: 60 },
+  TOKEN_REFRESH_INTERVAL_SECONDS: { fallback: 3_600, min: 1 },
+  HEARTBEAT_INTERVAL_SECONDS: { fallback: 30, min: 1 },
+  STALL_AFTER_SECONDS: { fallback: 120, min: 1 },
+  START_TIMEOUT_SECONDS: { fallback: 60, min: 1 },
+  MAX_RESTARTS: { fallback: 5, min: 0 },
+  MAX_TOWNS_PER_USER: { fallback: 100, min: 1 },
+  MAX_RIGS_PER_TOWN: { fallback: 50, min: 1 },
+  MAX_LIVE_AGENTS_PER_TOWN: { fallback: 100, min: 1 },
+  MAX_BEADS_PER_TOWN: { fallback: 10_000, min: 1 },
+  MAX_EVENT_BYTES_PER_AGENT: { fallback: 4 * 1024 * 1024, min: 64 * 1024 },
+  MAX_UNREAD_MAIL_PER_AGENT: { fallback: 500, min: 1 },
+  TOOL_CALLS_PER_SECOND: { fallback: 20, min: 1 },
+  MAX_SSE_SUBSCRIBERS_PER_TOWN: { fallback: 16, min: 1 },
+} as const;
+
+type NumberName = keyof typeof NUMBERS;
+const SECRET_NAMES = ['GASTOWN_JWT_SECRET', 'GASTOWN_JWT_SECRET_PREVIOUS', 'CONTAINER_URL', 'CONTAINER_CONTROL_SECRET', 'GASTOWN_CLIENT_ID', 'GASTOWN_CLIENT_SECRET'] as const;
+
+/** Per-town and per-agent bounds: each breach is a 429 or 413, never a 500 (see the README). */
+export interface Quotas {
+  townsPerUser: number;
+  rigsPerTown: number;
+  liveAgentsPerTown: number;
+  beadsPerTown: number;
+  eventBytesPerAgent: number;
+  unreadMailPerAgent: number;
+  toolCallsPerSecond: number;
+  sseSubscribersPerTown: number;
+}
 
 /** Validated configuration of the Worker and TownDO. */
 export interface GastownConfig {
   jwtSecret: string;
   jwtSecretPrevious?: string;
   agentTokenTtlSeconds: number;
+  userTokenTtlSeconds: number;
+  /** How long a dashboard session lasts without being used (each refresh extends it). */
+  sessionMaxAgeSeconds: number;
   tokenRefreshIntervalSeconds: number;
   heartbeatIntervalSeconds: number;
   stallAfterSeconds: number;
+  /** How long an agent may stay `starting` before it is started again or failed. */
+  startTimeoutSeconds: number;
+  /** Restarts of a lost agent before it is failed. */
+  maxRestarts: number;
   containerUrl?: string;
   containerControlSecret: string;
   clientId?: string;
   clientSecret?: string;
-  faultAlarmThrowPercent: number;
+  quotas: Quotas;
 }
 
+/** Every variable the configuration reads. */
+export type ConfigName = NumberName | (typeof SECRET_NAMES)[number];
 /** The raw variables a config is read from (a subset of the Worker env). */
-export type ConfigSource = Partial<Record<keyof typeof DEFAULTS | 'GASTOWN_JWT_SECRET' | 'GASTOWN_JWT_SECRET_PREVIOUS' | 'CONTAINER_URL' | 'CONTAINER_CONTROL_SECRET' | 'GASTOWN_CLIENT_ID' | 'GASTOWN_CLIENT_SECRET' | 'FAULT_ALARM_THROW_PERCENT', unknown>>;
-
-const DEFAULTS = {
-  AGENT_TOKEN_TTL_SECONDS: 28_800,
-  TOKEN_REFRESH_INTERVAL_SECONDS: 3_600,
-  HEARTBEAT_INTERVAL_SECONDS: 30,
-  STALL_AFTER_SECONDS: 120,
-} as const;
+export type ConfigSource = Partial<Record<ConfigName, unknown>>;
 
 const cache = new WeakMap<object, GastownConfig>();
 
@@ -55,23 +93,45 @@ function parseConfig(env: ConfigSource): GastownConfig {
   }
   const controlSecret = optionalString(env.CONTAINER_CONTROL_SECRET);
   if (!controlSecret) throw new AppError('misconfigured', 'CONTAINER_CONTROL_SECRET is not set');
-  const ttl = positiveInt(env, 'AGENT_TOKEN_TTL_SECONDS');
-  if (ttl < MIN_AGENT_TOKEN_TTL_SECONDS) {
-    throw new AppError('misconfigured', `AGENT_TOKEN_TTL_SECONDS must be at least ${MIN_AGENT_TOKEN_TTL_SECONDS}, got ${ttl}`);
-  }
+  const n = (name: NumberName) => numberSetting(env, name);
   return {
     jwtSecret,
     jwtSecretPrevious: previous,
-    agentTokenTtlSeconds: ttl,
-    tokenRefreshIntervalSeconds: positiveInt(env, 'TOKEN_REFRESH_INTERVAL_SECONDS'),
-    heartbeatIntervalSeconds: positiveInt(env, 'HEARTBEAT_INTERVAL_SECONDS'),
-    stallAfterSeconds: positiveInt(env, 'STALL_AFTER_SECONDS'),
+    agentTokenTtlSeconds: n('AGENT_TOKEN_TTL_SECONDS'),
+    userTokenTtlSeconds: n('USER_TOKEN_TTL_SECONDS'),
+    sessionMaxAgeSeconds: n('SESSION_MAX_AGE_SECONDS'),
+    tokenRefreshIntervalSeconds: n('TOKEN_REFRESH_INTERVAL_SECONDS'),
+    heartbeatIntervalSeconds: n('HEARTBEAT_INTERVAL_SECONDS'),
+    stallAfterSeconds: n('STALL_AFTER_SECONDS'),
+    startTimeoutSeconds: n('START_TIMEOUT_SECONDS'),
+    maxRestarts: n('MAX_RESTARTS'),
     containerUrl: optionalString(env.CONTAINER_URL)?.replace(/\/+$/, ''),
     containerControlSecret: controlSecret,
     clientId: optionalString(env.GASTOWN_CLIENT_ID),
     clientSecret: optionalString(env.GASTOWN_CLIENT_SECRET),
-    faultAlarmThrowPercent: Number(optionalString(env.FAULT_ALARM_THROW_PERCENT) ?? 0) || 0,
+    quotas: {
+      townsPerUser: n('MAX_TOWNS_PER_USER'),
+      rigsPerTown: n('MAX_RIGS_PER_TOWN'),
+      liveAgentsPerTown: n('MAX_LIVE_AGENTS_PER_TOWN'),
+      beadsPerTown: n('MAX_BEADS_PER_TOWN'),
+      eventBytesPerAgent: n('MAX_EVENT_BYTES_PER_AGENT'),
+      unreadMailPerAgent: n('MAX_UNREAD_MAIL_PER_AGENT'),
+      toolCallsPerSecond: n('TOOL_CALLS_PER_SECOND'),
+      sseSubscribersPerTown: n('MAX_SSE_SUBSCRIBERS_PER_TOWN'),
+    },
   };
+}
+
+/**
+ * The client credentials of the user API, checked where they are used (the token endpoint
+ * and the dashboard's sign-in): a missing or short secret is a configuration error.
+ */
+export function clientCredentialsOf(config: GastownConfig): { clientId: string; clientSecret: string } {
+  if (!config.clientId || !config.clientSecret) throw new AppError('misconfigured', 'GASTOWN_CLIENT_ID / GASTOWN_CLIENT_SECRET are not set');
+  if (byteLength(config.clientSecret) < MIN_CLIENT_SECRET_BYTES) {
+    throw new AppError('misconfigured', `GASTOWN_CLIENT_SECRET must be at least ${MIN_CLIENT_SECRET_BYTES} bytes`);
+  }
+  return { clientId: config.clientId, clientSecret: config.clientSecret };
 }
 
 function requireSecret(env: ConfigSource, name: 'GASTOWN_JWT_SECRET'): string {
@@ -83,13 +143,13 @@ function requireSecret(env: ConfigSource, name: 'GASTOWN_JWT_SECRET'): string {
   return value;
 }
 
-function positiveInt(env: ConfigSource, name: keyof typeof DEFAULTS): number {
+function numberSetting(env: ConfigSource, name: NumberName): number {
+  const { fallback, min } = NUMBERS[name];
   const raw = optionalString(env[name]);
-  if (raw === undefined) return DEFAULTS[name];
+  if (raw === undefined) return fallback;
   const value = Number(raw);
-  if (!Number.isInteger(value) || value <= 0) {
-    throw new AppError('misconfigured', `${name} must be a positive integer, got "${raw}"`);
-  }
+  if (!Number.isInteger(value) || value < 0) throw new AppError('misconfigured', `${name} must be a whole number, got "${raw}"`);
+  if (value < min) throw new AppError('misconfigured', `${name} must be at least ${min}, got ${value}`);
   return value;
 }
 

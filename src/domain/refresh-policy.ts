@@ -64,9 +64,18 @@ export function alarmRetryDelayMs(failures: number): number {
   return Math.min(ALARM_RETRY_CAP_MS, 1_000 * 2 ** Math.max(0, failures - 1));
 }
 
-/** When a live agent last seen at `seenAtMs` is checked for, if it stays silent: when it would show as stalled. */
-export function stallCheckAt(seenAtMs: number, stallAfterSeconds: number): number {
-  return seenAtMs + stallAfterSeconds * 1000;
+/** Base and cap of the delay before restarting an agent the container lost again. */
+export const RESTART_BASE_MS = 2_000;
+export const RESTART_CAP_MS = 60_000;
+
+/**
+ * Delay before the next restart of an agent already restarted `restarts` times since it
+ * last ran a whole stall window: none the first time (a restarted container lost every
+ * agent at once), then capped exponential backoff, so a crash loop does not spin.
+ */
+export function restartDelayMs(restarts: number): number {
+  if (restarts <= 0) return 0;
+  return Math.min(RESTART_CAP_MS, RESTART_BASE_MS * 2 ** (restarts - 1));
 }
 
 /** Status shown for an agent: live agents silent for longer than the stall window are `stalled`. */

@@ -9,8 +9,31 @@ export const ISSUER = 'gastown';
 export const AGENT_AUDIENCE = 'gastown-agent';
 /** Audience of user access tokens. */
 export const USER_AUDIENCE = 'gastown-user';
+/** Audience of a dashboard session's access cookie. */
+export const SESSION_AUDIENCE = 'gastown-session';
+/** Audience of a dashboard session's refresh cookie. */
+export const REFRESH_AUDIENCE = 'gastown-refresh';
+/** Audience of container credentials. */
+export const CONTAINER_AUDIENCE = 'gastown-container';
+/**
+ * Lifetime of a container credential. A credential is revoked by the next one (its
+ * generation), not by time: this only bounds a credential that leaked from a container
+ * that was never replaced.
+ */
+export const CONTAINER_CREDENTIAL_TTL_SECONDS = 365 * 24 * 3600;
 /** Leeway for clock differences between the Worker and the container. */
 export const CLOCK_TOLERANCE_SECONDS = 30;
+/**
+ * Leeway for user access tokens: the Worker mints and checks them itself, on synchronized
+ * clocks, so an expired one is refused within seconds (clients must refresh, not lean on
+ * the container's leeway).
+ */
+export const USER_CLOCK_TOLERANCE_SECONDS = 2;
+
+/** The leeway of each audience. */
+function toleranceOf(audience: string): number {
+  return audience === USER_AUDIENCE || audience === SESSION_AUDIENCE || audience === REFRESH_AUDIENCE ? USER_CLOCK_TOLERANCE_SECONDS : CLOCK_TOLERANCE_SECONDS;
+}
 /** A token longer than this is refused before any parsing. */
 export const MAX_TOKEN_LENGTH = 4096;
 /** Verified tokens remembered per isolate (an agent presents the same token until its next refresh). */
@@ -117,6 +140,34 @@ async function sign(
   return { token, expiresAt: exp * 1000, issuedAt: iat * 1000 };
 }
 
+/** Claims of a container credential: the town it serves and its generation. */
+export interface ContainerClaims {
+  sub: string;
+  townId: string;
+  cgen: number;
+  iat: number;
+  exp: number;
+  jti: string;
+}
+
+/**
+ * Mints the credential the TownDO hands a container with its first start: it lets the
+ * container ask for an agent's token (the 401 fallback) and report drops. Signed, so the
+ * Worker checks it before any Durable Object is touched; generation `gen` revokes every
+ * earlier credential of the town.
+ */
+export async function mintContainerCredential(keys: KeyRing, townId: string, gen: number, nowMs: number): Promise<string> {
+  return (await sign(keys, { townId, cgen: gen }, townId, CONTAINER_AUDIENCE, nowMs, CONTAINER_CREDENTIAL_TTL_SECONDS)).token;
+}
+
+/** Verifies a container credential; throws a 401 AppError otherwise. */
+export async function verifyContainerCredential(keys: KeyRing, token: string, nowMs: number): Promise<ContainerClaims> {
+  const payload = await verify(keys, token, CONTAINER_AUDIENCE, nowMs);
+  if (typeof payload.townId !== 'string' || payload.townId !== payload.sub) throw invalid('townId claim missing or not the subject');
+  if (typeof payload.cgen !== 'number' || !Number.isInteger(payload.cgen)) throw invalid('cgen claim missing');
+  return payload as unknown as ContainerClaims;
+}
+
 /** Verifies an agent token's signature and claims; throws a 401 AppError with a code otherwise. */
 export async function verifyAgentToken(keys: KeyRing, token: string, nowMs: number): Promise<AgentClaims> {
   const payload = await verify(keys, token, AGENT_AUDIENCE, nowMs);
@@ -150,6 +201,27 @@ export function agentTokenGranted(claims: Pick<AgentClaims, 'gen' | 'iat'>, agen
   return claims.iat >= Math.floor(agent.tokenGenStartedAt / 1000);
 }
 
+/** Claims of a dashboard session cookie (access or refresh): the user and the session id. */
+export interface SessionClaims {
+  sub: string;
+  sid: string;
+  iat: number;
+  exp: number;
+  jti: string;
+}
+
+/** Mints a session cookie's token: access (`SESSION_AUDIENCE`) or refresh (`REFRESH_AUDIENCE`). */
+export function mintSessionToken(keys: KeyRing, audience: typeof SESSION_AUDIENCE | typeof REFRESH_AUDIENCE, userId: string, sid: string, nowMs: number, ttlSeconds: number): Promise<MintedToken> {
+  return sign(keys, { sid }, userId, audience, nowMs, ttlSeconds);
+}
+
+/** Verifies a session cookie's token of the given audience. */
+export async function verifySessionToken(keys: KeyRing, audience: typeof SESSION_AUDIENCE | typeof REFRESH_AUDIENCE, token: string, nowMs: number): Promise<SessionClaims> {
+  const payload = await verify(keys, token, audience, nowMs);
+  if (typeof payload.sid !== 'string' || !payload.sid) throw invalid('sid claim missing');
+  return payload as unknown as SessionClaims;
+}
+
 /** Verifies a user access token. */
 export async function verifyUserToken(keys: KeyRing, token: string, nowMs: number): Promise<UserClaims> {
   return (await verify(keys, token, USER_AUDIENCE, nowMs)) as unknown as UserClaims;
@@ -176,7 +248,7 @@ async function verify(keys: KeyRing, token: string, audience: string, nowMs: num
     candidates = [named];
   }
   const { payload, key } = await verifyWithAnyKey(candidates, token, audience, nowMs);
-  const until = Math.min(nowMs + VERIFIED_CACHE_TTL_MS, (payload.exp! + CLOCK_TOLERANCE_SECONDS) * 1000);
+  const until = Math.min(nowMs + VERIFIED_CACHE_TTL_MS, (payload.exp! + toleranceOf(audience)) * 1000);
   if (verifiedCache.size >= VERIFIED_CACHE_MAX) verifiedCache.delete(verifiedCache.keys().next().value!);
   verifiedCache.set(cacheKey, { payload, kid: key.kid, until });
   return payload;
@@ -215,10 +287,10 @@ async function joseVerify(key: CryptoKey | Uint8Array, token: string, audience: 
     issuer: ISSUER,
     audience,
     requiredClaims: ['exp', 'iat', 'sub', 'jti'],
-    clockTolerance: CLOCK_TOLERANCE_SECONDS,
+    clockTolerance: toleranceOf(audience),
     currentDate: new Date(nowMs),
   });
-  if (payload.iat! * 1000 > nowMs + CLOCK_TOLERANCE_SECONDS * 1000) throw invalid('token not yet valid');
+  if (payload.iat! * 1000 > nowMs + toleranceOf(audience) * 1000) throw invalid('token not yet valid');
   return payload;
 }
 

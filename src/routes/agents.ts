@@ -3,8 +3,8 @@ import type { AppEnv } from '../app-env';
 import { AppError, unwrap } from '../errors';
 import { agentAuth } from '../middleware/agent-auth';
 import { containerAuth } from '../middleware/container-auth';
-import { jsonBody } from '../middleware/json-body';
-import { CompletedBody, EventsBody, HeartbeatBody, ReviewCompleteBody, TOOL_DEFINITIONS, isToolName } from './schemas';
+import { jsonBody } from '../middleware/body';
+import { CompletedBody, DropsBody, EventsBody, HeartbeatBody, ReviewCompleteBody, TOOL_DEFINITIONS, isToolName } from './schemas';
 import { townStub } from './town-stub';
 
 const agent = agentAuth();
@@ -26,6 +26,10 @@ export const agentRoutes = new Hono<AppEnv>()
     const args = await jsonBody(c, TOOL_DEFINITIONS[tool].input);
     return c.json(unwrap(await townStub(c).callTool(c.get('agent'), tool, args)));
   })
-  .post('/token', containerAuth(), async (c) =>
-    c.json(unwrap(await townStub(c).remintForContainer(c.get('containerCredential'), c.req.param('agentId') ?? ''))),
-  );
+  .post('/token', containerAuth(), async (c) => c.json(unwrap(await townStub(c).remintForContainer(c.get('container'), c.req.param('agentId') ?? ''))));
+
+/** Container-facing routes under `/api/towns/:townId/container` (bearer = the container credential). */
+export const containerRoutes = new Hono<AppEnv>().post('/drops', containerAuth(), async (c) => {
+  const { reports } = await jsonBody(c, DropsBody);
+  return c.json(unwrap(await townStub(c).storeDropReports(c.get('container'), reports)));
+});

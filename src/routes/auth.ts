@@ -1,14 +1,15 @@
 import { Hono } from 'hono';
 import type { AppEnv } from '../app-env';
-import { readConfig } from '../domain/config';
+import { clientCredentialsOf, readConfig } from '../domain/config';
 import { constantTimeEqual } from '../domain/signing-keys';
 import { mintUserToken } from '../domain/tokens';
 import { AppError } from '../errors';
+import { formOrJson } from '../middleware/body';
 import { envKeys } from '../middleware/keys';
-import { MAX_BODY_BYTES } from '../middleware/json-body';
+import { limitByAddress } from '../middleware/rate-limit';
 
-/** Lifetime of a user access token. */
-export const USER_TOKEN_TTL_SECONDS = 3_600;
+/** A token request is a few form fields: anything larger is refused as it streams in. */
+export const MAX_GRANT_BYTES = 8 * 1024;
 
 /**
  * `POST /api/auth/token`: OAuth 2.0 client-credentials grant. Parameters as a form or JSON
@@ -16,21 +17,34 @@ export const USER_TOKEN_TTL_SECONDS = 3_600;
  * authenticates in the body or with HTTP Basic, the default of OAuth client libraries.
  */
 export const authRoutes = new Hono<AppEnv>().post('/token', async (c) => {
-  const params = await readGrant(c.req.raw);
-  if (params.grant_type !== 'client_credentials') throw new AppError('bad_request', 'grant_type must be client_credentials');
-  const candidates = clientCredentials(c.req.header('authorization'), params);
   const config = readConfig(c.env);
-  if (!config.clientId || !config.clientSecret) throw new AppError('misconfigured', 'GASTOWN_CLIENT_ID / GASTOWN_CLIENT_SECRET are not set');
-  const matches = await Promise.all(
-    candidates.map(async (client) => (await constantTimeEqual(client.id, config.clientId!)) && (await constantTimeEqual(client.secret, config.clientSecret!))),
-  );
-  if (!matches.includes(true)) throw new AppError('unauthorized', 'invalid client credentials');
-  const minted = await mintUserToken(await envKeys(c.env), config.clientId, Date.now(), USER_TOKEN_TTL_SECONDS);
+  const client = clientCredentialsOf(config);
+  await limitByAddress(c, c.env.AUTH_LIMITER, 'token endpoint');
+  const params = await formOrJson(c.req.raw, MAX_GRANT_BYTES);
+  if (params.grant_type !== 'client_credentials') throw new AppError('bad_request', 'grant_type must be client_credentials');
+  if (!(await credentialsMatch(clientCredentials(c.req.header('authorization'), params), client))) {
+    throw new AppError('unauthorized', 'invalid client credentials');
+  }
+  const minted = await mintUserToken(await envKeys(c.env), client.clientId, Date.now(), config.userTokenTtlSeconds);
   c.header('cache-control', 'no-store');
-  return c.json({ access_token: minted.token, token_type: 'Bearer', expires_in: USER_TOKEN_TTL_SECONDS });
+  return c.json({ access_token: minted.token, token_type: 'Bearer', expires_in: config.userTokenTtlSeconds });
 });
 
-interface ClientCredentials {
+/**
+ * Whether any candidate is the configured client. Id and secret are both compared, in
+ * constant time, for every candidate: a wrong id and a wrong secret take the same time
+ * and get the same answer.
+ */
+export async function credentialsMatch(candidates: ClientCredentials[], client: { clientId: string; clientSecret: string }): Promise<boolean> {
+  let match = false;
+  for (const candidate of candidates) {
+    const [idOk, secretOk] = await Promise.all([constantTimeEqual(candidate.id, client.clientId), constantTimeEqual(candidate.secret, client.clientSecret)]);
+    match = match || (idOk && secretOk);
+  }
+  return match;
+}
+
+export interface ClientCredentials {
   id: string;
   secret: string;
 }
@@ -74,21 +88,4 @@ function formDecode(value: string): string {
   } catch {
     return spaced;
   }
-}
-
-async function readGrant(request: Request): Promise<Record<string, unknown>> {
-  const text = new TextDecoder().decode(await request.arrayBuffer());
-  if (text.length > MAX_BODY_BYTES) throw new AppError('too_large', 'body too large');
-  const type = (request.headers.get('content-type') ?? '').toLowerCase();
-  const looksJson = !type.includes('application/x-www-form-urlencoded') && text.trimStart().startsWith('{');
-  if (type.includes('json') || looksJson) {
-    try {
-      const value: unknown = JSON.parse(text);
-      if (value && typeof value === 'object' && !Array.isArray(value)) return value as Record<string, unknown>;
-    } catch {
-      // falls through to the error below
-    }
-    throw new AppError('bad_request', 'malformed JSON body');
-  }
-  return Object.fromEntries(new URLSearchParams(text));
 }

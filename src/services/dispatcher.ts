@@ -1,112 +1,161 @@
-import { isLive, nextRefreshAt, stallCheckAt } from '../domain/refresh-policy';
-import { sha256Hex } from '../domain/signing-keys';
+import { isLive, restartDelayMs } from '../domain/refresh-policy';
+import { mintContainerCredential } from '../domain/tokens';
 import { AppError } from '../errors';
 import type { AgentRow, Role } from '../storage/agent-store';
-import { mintFor, periodMs } from './agent-tokens';
-import { expectOk } from './control-client';
+import { mintFor, nextRefreshFromNow } from './agent-tokens';
+import { expectOk, succeeded } from './control-client';
+import { deliverPendingMessages } from './mayor-delivery';
 import { requireTown, type TownContext } from './town-context';
 
-/** How to dispatch. `freshContainer`: the container may have restarted, so hand it a new credential. */
-export interface DispatchOptions {
-  freshContainer?: boolean;
+/** What to start. `runtime` null: an explicit `command` is run instead. */
+export interface NewAgent {
+  role: Role;
+  rigId: string | null;
+  beadId: string | null;
+  command: string[] | null;
+  runtime: string | null;
 }
 
-/**
- * Single-flight credential rotation per TownDO instance: concurrent dispatches that
- * find the container fresh share one new credential.
- */
-const rotations = new WeakMap<TownContext, Promise<string>>();
+/** How a start that fails is handled: the agent fails at once, or is restarted with backoff (up to the cap). */
+export type OnStartFailure = 'fail' | 'restart';
 
 /**
- * Makes a new random container credential, stores only its hash, and returns it for the
- * start request that hands it to the container.
+ * Creates an agent row, assigns its bead (a polecat's), and starts it. All or nothing:
+ * a bead that is not open is a 409 before anything is written, and a failed start fails
+ * the agent and gives the bead back.
  */
-async function rotateCredential(ctx: TownContext): Promise<string> {
-  const inFlight = rotations.get(ctx);
-  if (inFlight) return inFlight;
-  const rotation = (async () => {
-    const bytes = crypto.getRandomValues(new Uint8Array(32));
-    const credential = btoa(String.fromCharCode(...bytes)).replace(/[+/=]/g, (c) => ({ '+': '-', '/': '_', '=': '' })[c]!);
-    ctx.towns.setCredentialHash(await sha256Hex(credential));
-    return credential;
-  })();
-  rotations.set(ctx, rotation);
-  try {
-    return await rotation;
-  } finally {
-    queueMicrotask(() => rotations.delete(ctx));
-  }
-}
-
-/** Creates an agent row and starts it in the container. */
-export async function createAndDispatch(
-  ctx: TownContext,
-  input: { role: Role; rigId: string | null; beadId: string | null; command: string[] | null },
-): Promise<AgentRow> {
+export async function createAndDispatch(ctx: TownContext, input: NewAgent): Promise<AgentRow> {
+  const limit = ctx.config.quotas.liveAgentsPerTown;
+  if (ctx.agents.countLive() >= limit) throw new AppError('rate_limited', `a town runs at most ${limit} live agents (MAX_LIVE_AGENTS_PER_TOWN)`, { retryAfter: 30 });
   const id = `${input.role}-${crypto.randomUUID()}`;
-  ctx.agents.insert({ id, ...input }, ctx.now());
-  return dispatch(ctx, id);
+  ctx.transaction(() => {
+    ctx.agents.insert({ id, ...input }, ctx.now());
+    if (input.beadId && !ctx.beads.transition(input.beadId, { status: 'open' }, { status: 'assigned', assignee: id }, ctx.now())) {
+      throw new AppError('conflict', `bead ${input.beadId} is not open`);
+    }
+  });
+  if (input.beadId) ctx.emit('bead.updated', { beadId: input.beadId, status: 'assigned', assignee: id });
+  return startAgent(ctx, id, 'fail');
 }
 
 /**
- * Starts (or restarts) an agent in the container with a freshly minted token. When no
- * other agent is live, the container may be new, so it gets a new credential.
+ * Starts an agent that is `starting`, with a freshly minted token of its current
+ * generation. The start is bounded by a stored deadline (an evicted TownDO does not leave
+ * it `starting` forever). When no other agent runs, the container may be new: it gets a
+ * new container credential, whose generation is recorded only once the container took it.
+ * On success the agent is `working` and a mayor gets the messages waiting for it; on
+ * failure it fails (its bead is released) or, for a restart, is tried again with backoff.
  */
-export async function dispatch(ctx: TownContext, agentId: string, options: DispatchOptions = {}): Promise<AgentRow> {
+export async function startAgent(ctx: TownContext, agentId: string, onFailure: OnStartFailure): Promise<AgentRow> {
   const town = requireTown(ctx);
   const agent = ctx.agents.get(agentId);
   if (!agent) throw new AppError('not_found', `agent ${agentId} not found`);
-  const others = ctx.agents.live().filter((a) => a.id !== agentId);
-  const fresh = options.freshContainer || !town.containerCredentialHash || others.length === 0;
-  const credential = fresh ? await rotateCredential(ctx) : undefined;
+  if (agent.status !== 'starting') throw new AppError('conflict', `agent ${agentId} is ${agent.status}`);
+  const gen = agent.tokenGen;
+  ctx.agents.beginStart(agentId, gen, ctx.now() + ctx.config.startTimeoutSeconds * 1000);
+  await ctx.rearm();
+  const othersRunning = ctx.agents.live().some((a) => a.id !== agentId && a.status !== 'starting');
+  const credentialGen = town.containerCredentialGen + 1;
+  const fresh = town.containerCredentialGen === 0 || !othersRunning;
+  const credential = fresh ? await mintContainerCredential(await ctx.keys(), town.id, credentialGen, ctx.now()) : undefined;
   const minted = await mintFor(ctx, agent);
   const result = await ctx.control.start({
-    agentId: agent.id,
+    agentId,
     townId: town.id,
     rigId: agent.rigId,
     role: agent.role,
+    beadId: agent.beadId,
     token: minted.token,
     apiUrl: town.apiUrl ?? '',
+    runtime: agent.runtime ?? undefined,
     command: agent.command ? (JSON.parse(agent.command) as string[]) : undefined,
+    env: ctx.towns.agentEnv(),
     containerCredential: credential,
   });
-  if (result.status < 200 || result.status >= 300) {
-    ctx.agents.end(agent.id, 'failed', ctx.now(), 'the container did not start the agent', true);
-    ctx.emit('agent.failed', { agentId: agent.id, role: agent.role, reason: 'start_failed' });
-    await ctx.rearm();
+  const current = ctx.agents.get(agentId);
+  const stillOurs = current !== null && current.status === 'starting' && current.tokenGen === gen;
+  if (!succeeded(result)) {
+    if (stillOurs) await startFailed(ctx, current, onFailure, `the container did not start it (status ${result.status})`);
     expectOk(result, 'starting the agent');
   }
-  const after = ctx.agents.get(agent.id)!;
-  if (after.status === 'stopped') {
-    await ctx.control.stop(agent.id);
-    throw new AppError('conflict', `agent ${agent.id} was stopped while starting`);
+  if (credential) ctx.towns.setCredentialGen(credentialGen);
+  if (!stillOurs) {
+    // stopped (or failed) while its start was in flight: the container must not keep it
+    if (current && !isLive(current.status)) await ctx.control.stop(agentId);
+    throw new AppError('conflict', `agent ${agentId} was ${current?.status ?? 'removed'} while starting`);
   }
-  const now = ctx.now();
-  ctx.agents.markStarted(agent.id, minted.expiresAt, now, nextRefreshAt(now, periodMs(ctx), ctx.random()), stallCheckAt(now, ctx.config.stallAfterSeconds));
-  ctx.emit('agent.started', { agentId: agent.id, role: agent.role, rigId: agent.rigId, beadId: agent.beadId });
+  ctx.transaction(() => {
+    ctx.agents.markStarted(agentId, gen, minted.expiresAt, ctx.now(), nextRefreshFromNow(ctx));
+    ctx.tokenHistory.add({ agentId, gen, kind: 'start', issuedAt: minted.issuedAt, expiresAt: minted.expiresAt });
+  });
+  ctx.emit('agent.started', { agentId, role: agent.role, rigId: agent.rigId, beadId: agent.beadId, runtime: agent.runtime });
   await ctx.rearm();
-  return ctx.agents.get(agent.id)!;
+  if (agent.role === 'mayor') await deliverPendingMessages(ctx, agentId);
+  return ctx.agents.get(agentId)!;
 }
 
-/** Restarts a dead agent under a new token generation (the mayor is persistent). */
-export async function revive(ctx: TownContext, agentId: string, options: DispatchOptions = {}): Promise<AgentRow> {
-  ctx.agents.revive(agentId);
-  return dispatch(ctx, agentId, options);
+/** A start that failed: the agent fails now, or (a restart) is tried again later, up to the cap. */
+async function startFailed(ctx: TownContext, agent: AgentRow, onFailure: OnStartFailure, reason: string): Promise<void> {
+  if (onFailure === 'restart') await restartOrFail(ctx, agent, reason);
+  else failAgent(ctx, agent, reason);
+  await ctx.rearm();
 }
 
-/** Stops an agent: its tokens are revoked at once (generation bump), then the container stops it. */
+/**
+ * An agent the container does not have (it was lost, or its start never completed): it is
+ * started again after a backoff, under a new generation, unless it restarted
+ * `maxRestarts` times without running a stall window; then it fails with the reason. A
+ * polecat whose bead is no longer its own has finished and just ends.
+ */
+export async function restartOrFail(ctx: TownContext, agent: AgentRow, reason: string): Promise<'restarting' | 'failed' | 'finished'> {
+  if (finishedWork(ctx, agent)) {
+    if (ctx.agents.end(agent.id, 'exited', ctx.now(), null, 'finished; no longer in the container')) ctx.emit('agent.exited', { agentId: agent.id, role: agent.role });
+    return 'finished';
+  }
+  if (agent.restartCount >= ctx.config.maxRestarts) {
+    failAgent(ctx, agent, `${reason}; restarted ${agent.restartCount} times without running a stall window (MAX_RESTARTS)`);
+    return 'failed';
+  }
+  ctx.agents.revive(agent.id, ctx.now() + restartDelayMs(agent.restartCount), true);
+  ctx.emit('agent.restarting', { agentId: agent.id, role: agent.role, reason, restarts: agent.restartCount + 1 });
+  return 'restarting';
+}
+
+/** Fails a live agent (tokens revoked) and gives its bead back. */
+export function failAgent(ctx: TownContext, agent: AgentRow, reason: string): void {
+  const ended = ctx.transaction(() => {
+    if (!ctx.agents.end(agent.id, 'failed', ctx.now(), null, reason)) return false;
+    releaseBead(ctx, agent);
+    return true;
+  });
+  if (ended) ctx.emit('agent.failed', { agentId: agent.id, role: agent.role, reason });
+}
+
+/** Starts a dead agent again under a new generation (the persistent mayor). */
+export async function revive(ctx: TownContext, agentId: string): Promise<AgentRow> {
+  ctx.agents.revive(agentId, ctx.now(), false);
+  return startAgent(ctx, agentId, 'fail');
+}
+
+/**
+ * Stops an agent: its tokens are revoked at once (generation bump), its bead goes back,
+ * then the container stops it. If the container does not confirm, reconciliation stops it
+ * later (the container runs an agent the town says has ended).
+ */
 export async function stopAgent(ctx: TownContext, agentId: string): Promise<AgentRow> {
   const agent = ctx.agents.get(agentId);
   if (!agent) throw new AppError('not_found', `agent ${agentId} not found`);
-  const wasLive = isLive(agent.status);
-  ctx.agents.end(agentId, 'stopped', ctx.now(), null, true);
-  releaseBead(ctx, agent);
-  ctx.emit('agent.stopped', { agentId, role: agent.role });
-  await ctx.rearm();
-  if (wasLive) {
+  const ended = ctx.transaction(() => {
+    if (!ctx.agents.end(agentId, 'stopped', ctx.now(), null, 'stopped by the user')) return false;
+    releaseBead(ctx, agent);
+    return true;
+  });
+  if (ended) {
+    ctx.emit('agent.stopped', { agentId, role: agent.role });
+    await ctx.rearm();
     const result = await ctx.control.stop(agentId);
     if (result.status !== 200 && result.status !== 404) {
-      console.warn(JSON.stringify({ msg: 'control server did not confirm stop; tokens are revoked anyway', agentId, status: result.status }));
+      console.warn(JSON.stringify({ msg: 'control server did not confirm stop; reconciliation will stop it', agentId, status: result.status }));
     }
   }
   return ctx.agents.get(agentId)!;
@@ -115,16 +164,22 @@ export async function stopAgent(ctx: TownContext, agentId: string): Promise<Agen
 /** A polecat that ends without finishing its bead gives it back. */
 export function releaseBead(ctx: TownContext, agent: AgentRow): void {
   if (agent.role !== 'polecat' || !agent.beadId) return;
-  const bead = ctx.beads.get(agent.beadId);
-  if (bead?.status === 'assigned' && bead.assignee === agent.id) {
-    ctx.beads.update(bead.id, { status: 'open', assignee: null }, ctx.now());
-    ctx.emit('bead.updated', { beadId: bead.id, status: 'open' });
+  if (ctx.beads.transition(agent.beadId, { status: 'assigned', assignee: agent.id }, { status: 'open', assignee: null }, ctx.now())) {
+    ctx.emit('bead.updated', { beadId: agent.beadId, status: 'open' });
   }
+}
+
+/** A polecat whose bead is no longer assigned to it has finished. */
+export function finishedWork(ctx: TownContext, agent: AgentRow): boolean {
+  if (agent.role !== 'polecat' || !agent.beadId) return false;
+  const bead = ctx.beads.get(agent.beadId);
+  return !bead || bead.assignee !== agent.id || bead.status !== 'assigned';
 }
 
 /** The rig's live refinery, dispatched when there is none. */
 export async function ensureRefinery(ctx: TownContext, rigId: string | null): Promise<AgentRow> {
   const live = ctx.agents.liveByRole('refinery', rigId);
   if (live[0]) return live[0];
-  return createAndDispatch(ctx, { role: 'refinery', rigId, beadId: null, command: null });
+  const town = requireTown(ctx);
+  return createAndDispatch(ctx, { role: 'refinery', rigId, beadId: null, command: null, runtime: town.defaultRuntime });
 }

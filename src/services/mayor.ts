@@ -1,35 +1,55 @@
 import { isLive } from '../domain/refresh-policy';
-import { mintFor, recordDelivered } from './agent-tokens';
-import { expectOk } from './control-client';
-import { dispatch, revive } from './dispatcher';
-import type { TownContext } from './town-context';
+import { AppError } from '../errors';
+import { createAndDispatch, revive, startAgent } from './dispatcher';
+import { deliverPendingMessages } from './mayor-delivery';
+import { refreshAgents } from './refresher';
+import { requireTown, type TownContext } from './town-context';
 
 /**
- * Delivers a user's message to the mayor. A live mayor first gets a fresh token, pushed
- * and acknowledged before the message goes out; a dead or missing mayor is started with
- * a fresh token. Either way the mayor never reads a message holding a stale credential.
+ * A user's message to the mayor. It is stored first (the conversation keeps it, and it is
+ * delivered at least once, in order). A running mayor gets a fresh token, pushed and
+ * acknowledged, before the message goes out; a mayor that is starting gets it when its
+ * start completes; a dead or missing mayor is started (with a fresh token) and then gets
+ * it. `delivered` says whether the control server took it now.
  */
 export async function sendMayorMessage(ctx: TownContext, text: string) {
-  let mayor = ctx.agents.byRole('mayor');
+  const messageId = ctx.conversation.addUserMessage(text, ctx.now());
+  ctx.emit('mayor.message', { messageId, length: text.length });
+  let mayor = ctx.agents.latestOfRole('mayor');
   if (!mayor) {
-    const id = `mayor-${crypto.randomUUID()}`;
-    ctx.agents.insert({ id, rigId: null, role: 'mayor', beadId: null, command: null }, ctx.now());
-    mayor = await dispatch(ctx, id);
+    const town = requireTown(ctx);
+    mayor = await createAndDispatch(ctx, { role: 'mayor', rigId: null, beadId: null, command: null, runtime: town.defaultRuntime });
   } else if (!isLive(mayor.status)) {
     mayor = await revive(ctx, mayor.id);
-  } else {
-    const minted = await mintFor(ctx, mayor);
-    const push = await ctx.control.refreshToken(mayor.id, minted.token);
-    if (push.status === 200 || push.status === 409) {
-      recordDelivered(ctx, mayor.id, minted.expiresAt);
-      mayor = ctx.agents.get(mayor.id)!;
-    } else if (push.status === 404) {
-      mayor = await revive(ctx, mayor.id, { freshContainer: true });
-    } else {
-      expectOk({ status: push.status, body: null }, 'refreshing the mayor token');
-    }
+  } else if (mayor.status !== 'starting') {
+    mayor = await pushFreshToken(ctx, mayor.id);
+    await deliverPendingMessages(ctx, mayor.id);
   }
-  expectOk(await ctx.control.message(mayor.id, text), 'delivering the message');
-  ctx.emit('mayor.message', { agentId: mayor.id, length: text.length });
-  return { agentId: mayor.id, delivered: true, tokenExpiresAt: new Date(mayor.tokenExpiresAt!).toISOString() };
+  const current = ctx.agents.get(mayor.id)!;
+  return {
+    agentId: mayor.id,
+    messageId,
+    delivered: isDelivered(ctx, messageId),
+    status: current.status,
+    tokenExpiresAt: current.tokenExpiresAt === null ? null : new Date(current.tokenExpiresAt).toISOString(),
+  };
+}
+
+function isDelivered(ctx: TownContext, messageId: number): boolean {
+  return ctx.conversation.isDelivered(messageId);
+}
+
+/**
+ * Pushes the running mayor a fresh token before a message (as a refresh, superseding a
+ * token the TownDO did not mint). A mayor the container lost is started again at once.
+ */
+async function pushFreshToken(ctx: TownContext, mayorId: string) {
+  const mayor = ctx.agents.get(mayorId)!;
+  const outcomes = await refreshAgents(ctx, [mayor]);
+  const last = outcomes.at(-1);
+  if (last?.result === 'restarting') return startAgent(ctx, mayor.id, 'restart');
+  if (last?.result !== 'refreshed') {
+    throw new AppError('container_unavailable', `refreshing the mayor's token failed at the control server (status ${last?.status ?? 0}); your message is kept and delivered once it answers`);
+  }
+  return ctx.agents.get(mayor.id)!;
 }

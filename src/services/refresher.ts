@@ -1,13 +1,16 @@
-import { dueHorizon, retryAt, stallCheckAt } from '../domain/refresh-policy';
+import { judgeHeldToken } from '../domain/held-token';
+import { dueHorizon, retryAt } from '../domain/refresh-policy';
+import type { MintedToken } from '../domain/tokens';
 import type { AgentRow } from '../storage/agent-store';
 import { mintFor, periodMs, recordDelivered } from './agent-tokens';
-import { revive } from './dispatcher';
+import type { TokenPushResult } from './control-client';
+import { restartOrFail } from './dispatcher';
 import type { TownContext } from './town-context';
 
 /** What happened to one agent in a refresh pass. */
 export interface RefreshOutcome {
   agentId: string;
-  result: 'refreshed' | 'retry_scheduled' | 'restarted' | 'restart_failed';
+  result: 'refreshed' | 'retry_scheduled' | 'restarting' | 'failed' | 'finished' | 'superseded';
   status: number;
   tokenExpiresAt?: string;
 }
@@ -16,88 +19,104 @@ export interface RefreshOutcome {
 export interface RefreshPassReport {
   refreshed: number;
   failed: number;
+  /** Agents the container no longer had: scheduled to start again (or failed at the restart cap). */
   restarted: number;
-  /** Agents pushed early because they fell silent (a stall check): those the container lost are restarted. */
-  stallChecks: number;
   subrequests: number;
   results: RefreshOutcome[];
 }
 
+interface Minted {
+  agent: AgentRow;
+  token: MintedToken;
+}
+
 /**
- * One refresh pass: re-mints every due live agent (all live agents when `force`), and
- * delivers the tokens in one batched request. The container answers per agent:
- *  - 200, or 409 (it already holds a token at least as new): delivered;
- *  - 404: the container lost the agent (it restarted): the agent is started again;
- *  - anything else or no answer: retried with capped backoff while the old token works.
- * A live agent silent for the stall window is due too (a stall check): the push tells
- * whether the container still has it, so agents a restarted container lost come back
- * within a stall window, not at their next refresh. A silent agent the container still
- * holds is checked again one stall window later.
+ * One refresh pass: re-mints every due running agent (all running agents when `force`)
+ * and delivers the tokens in one batched request. Agents still `starting` are left to
+ * their start (a push could only find them missing). The container answers per agent:
+ *  - 200: delivered;
+ *  - 409: it holds a token at least as new: delivered if it is one of ours, otherwise
+ *    (a token the TownDO did not mint) the agent moves to a new generation, whose token
+ *    is pushed at once and supersedes it;
+ *  - 404: the container lost the agent: it is started again (backoff, restart cap);
+ *  - anything else, or no answer: retried with capped backoff while the old token works.
+ * Results are written only for the generation they minted.
  */
 export async function refreshPass(ctx: TownContext, options: { force?: boolean } = {}): Promise<RefreshPassReport> {
   const now = ctx.now();
-  const due = options.force ? ctx.agents.live() : ctx.agents.dueForRefresh(dueHorizon(now, periodMs(ctx)), now);
-  const report: RefreshPassReport = { refreshed: 0, failed: 0, restarted: 0, stallChecks: 0, subrequests: 0, results: [] };
+  const due = options.force ? ctx.agents.live().filter((a) => a.status !== 'starting') : ctx.agents.dueForRefresh(dueHorizon(now, periodMs(ctx)));
+  const report: RefreshPassReport = { refreshed: 0, failed: 0, restarted: 0, subrequests: 0, results: [] };
   if (due.length === 0) return report;
-  for (const agent of due) {
-    if (agent.stallCheckAt === null || agent.stallCheckAt > now) continue;
-    report.stallChecks++;
-    ctx.agents.setStallCheck(agent.id, stallCheckAt(now, ctx.config.stallAfterSeconds));
-  }
-
   const requestsBefore = ctx.control.requests;
-  const minted = new Map<string, { agent: AgentRow; expiresAt: number; token: string }>();
-  for (const agent of due) {
-    const m = await mintFor(ctx, agent);
-    minted.set(agent.id, { agent, expiresAt: m.expiresAt, token: m.token });
-  }
-  const pushed = await ctx.control.refreshTokens([...minted.values()].map((m) => ({ agentId: m.agent.id, token: m.token })));
-
-  const lost: AgentRow[] = [];
-  for (const push of pushed) {
-    const entry = minted.get(push.agentId);
-    if (!entry) continue;
-    if (push.status === 200 || push.status === 409) {
-      recordDelivered(ctx, push.agentId, entry.expiresAt);
-      report.refreshed++;
-      report.results.push({ agentId: push.agentId, result: 'refreshed', status: push.status, tokenExpiresAt: new Date(entry.expiresAt).toISOString() });
-    } else if (push.status === 404) {
-      lost.push(entry.agent);
-    } else {
-      const failures = entry.agent.refreshFailures + 1;
-      ctx.agents.recordRefreshFailure(push.agentId, retryAt(ctx.now(), failures, entry.agent.tokenExpiresAt, periodMs(ctx), ctx.random()));
-      report.failed++;
-      report.results.push({ agentId: push.agentId, result: 'retry_scheduled', status: push.status });
-    }
-  }
-
-  // The container forgot these agents: it restarted. Start them again, handing it a new credential once.
-  let first = true;
-  for (const agent of lost) {
-    try {
-      const current = ctx.agents.get(agent.id);
-      if (!current || current.tokenGen !== agent.tokenGen) continue;
-      if (finishedWork(ctx, current)) {
-        ctx.agents.end(agent.id, 'exited', ctx.now(), 'finished; no longer in the container', false);
-        continue;
-      }
-      const revived = await revive(ctx, agent.id, { freshContainer: first });
-      first = false;
-      report.restarted++;
-      report.results.push({ agentId: agent.id, result: 'restarted', status: 404, tokenExpiresAt: new Date(revived.tokenExpiresAt!).toISOString() });
-    } catch {
-      report.failed++;
-      report.results.push({ agentId: agent.id, result: 'restart_failed', status: 404 });
-    }
-  }
+  for (const outcome of await refreshAgents(ctx, due)) record(report, outcome);
   report.subrequests = ctx.control.requests - requestsBefore;
-  ctx.emit('tokens.refreshed', { refreshed: report.refreshed, failed: report.failed, restarted: report.restarted, stallChecks: report.stallChecks, subrequests: report.subrequests });
+  ctx.emit('tokens.refreshed', { refreshed: report.refreshed, failed: report.failed, restarted: report.restarted, subrequests: report.subrequests });
   return report;
 }
 
-/** A polecat whose bead is no longer assigned to it has finished: it is not restarted. */
-function finishedWork(ctx: TownContext, agent: AgentRow): boolean {
-  if (agent.role !== 'polecat' || !agent.beadId) return false;
-  const bead = ctx.beads.get(agent.beadId);
-  return !bead || bead.assignee !== agent.id || bead.status !== 'assigned';
+/**
+ * Mints and pushes fresh tokens for `agents` (one batched request; a second one for agents
+ * whose container held a token the TownDO did not mint) and applies the answers.
+ */
+export async function refreshAgents(ctx: TownContext, agents: AgentRow[]): Promise<RefreshOutcome[]> {
+  const outcomes: RefreshOutcome[] = [];
+  const superseded: AgentRow[] = [];
+  for (const { entry, result } of await push(ctx, agents)) {
+    const outcome = await settle(ctx, entry, result, superseded);
+    if (outcome) outcomes.push(outcome);
+  }
+  if (superseded.length > 0) {
+    for (const { entry, result } of await push(ctx, superseded)) {
+      const outcome = await settle(ctx, entry, result, []);
+      if (outcome) outcomes.push(outcome);
+    }
+  }
+  return outcomes;
+}
+
+async function push(ctx: TownContext, agents: AgentRow[]): Promise<Array<{ entry: Minted; result: TokenPushResult }>> {
+  const minted = new Map<string, Minted>();
+  for (const agent of agents) minted.set(agent.id, { agent, token: await mintFor(ctx, agent) });
+  const results = await ctx.control.refreshTokens([...minted.values()].map((m) => ({ agentId: m.agent.id, token: m.token.token })));
+  return results.flatMap((result) => {
+    const entry = minted.get(result.agentId);
+    return entry ? [{ entry, result }] : [];
+  });
+}
+
+/** Applies one agent's push result; agents whose container holds a foreign token go into `superseded`. */
+async function settle(ctx: TownContext, { agent, token }: Minted, result: TokenPushResult, superseded: AgentRow[]): Promise<RefreshOutcome | null> {
+  const base = { agentId: agent.id, status: result.status };
+  if (result.status === 200) {
+    if (!recordDelivered(ctx, agent.id, agent.tokenGen, token, 'refresh')) return null;
+    return { ...base, result: 'refreshed', tokenExpiresAt: new Date(token.expiresAt).toISOString() };
+  }
+  if (result.status === 409) {
+    const current = ctx.agents.get(agent.id) ?? agent;
+    const verdict = judgeHeldToken(result.held, current);
+    if (verdict.kind === 'ours') {
+      if (!recordDelivered(ctx, agent.id, agent.tokenGen, { issuedAt: token.issuedAt, expiresAt: verdict.expiresAt }, 'refresh')) return null;
+      return { ...base, result: 'refreshed', tokenExpiresAt: new Date(verdict.expiresAt).toISOString() };
+    }
+    if (verdict.kind === 'foreign' && ctx.agents.jumpGeneration(agent.id, agent.tokenGen, verdict.nextGen, ctx.now())) {
+      ctx.emit('agent.token.superseded', { agentId: agent.id, gen: verdict.nextGen });
+      superseded.push(ctx.agents.get(agent.id)!);
+      return { ...base, result: 'superseded' };
+    }
+  }
+  if (result.status === 404) {
+    const current = ctx.agents.get(agent.id);
+    if (!current || current.tokenGen !== agent.tokenGen || current.status === 'starting') return null;
+    const outcome = await restartOrFail(ctx, current, 'the container no longer had it');
+    return { ...base, result: outcome === 'restarting' ? 'restarting' : outcome };
+  }
+  ctx.agents.recordRefreshFailure(agent.id, agent.tokenGen, retryAt(ctx.now(), agent.refreshFailures + 1, agent.tokenExpiresAt, periodMs(ctx), ctx.random()));
+  return { ...base, result: 'retry_scheduled' };
+}
+
+function record(report: RefreshPassReport, outcome: RefreshOutcome): void {
+  report.results.push(outcome);
+  if (outcome.result === 'refreshed') report.refreshed++;
+  else if (outcome.result === 'restarting') report.restarted++;
+  else if (outcome.result === 'retry_scheduled' || outcome.result === 'failed') report.failed++;
 }

@@ -5,6 +5,10 @@ import type { MailRow } from '../storage/mail-store';
 import type { RigRow } from '../storage/town-store';
 import { requireTown, type TownContext } from './town-context';
 
+/** Agents and beads the town view shows at most; the paginated listings have the rest. */
+export const VIEW_AGENTS = 200;
+export const VIEW_BEADS = 500;
+
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 /** An agent as shown to users and agents: status with stall derived, never a token value. */
@@ -14,16 +18,22 @@ export function publicAgent(ctx: TownContext, a: AgentRow) {
     role: a.role,
     rigId: a.rigId,
     beadId: a.beadId,
+    runtime: a.runtime ?? (a.command ? 'command' : 'builtin'),
     status: displayStatus(a.status, a.lastHeartbeatAt ?? a.startedAt ?? a.createdAt, ctx.now(), ctx.config.stallAfterSeconds),
+    tokenGen: a.tokenGen,
     tokenExpiresAt: iso(a.tokenExpiresAt),
     tokenRefreshedAt: iso(a.tokenRefreshedAt),
     refreshCount: a.refreshCount,
     refreshFailures: a.refreshFailures,
     nextRefreshAt: iso(a.nextRefreshAt),
     lastHeartbeatAt: iso(a.lastHeartbeatAt),
+    restartCount: a.restartCount,
     eventsStored: a.eventsStored,
+    eventsTrimmed: a.eventsTrimmed,
     summary: a.summary,
+    endReason: a.endReason,
     createdAt: iso(a.createdAt),
+    startedAt: iso(a.startedAt),
     endedAt: iso(a.endedAt),
   };
 }
@@ -41,15 +51,39 @@ export function publicMail(m: MailRow) {
   return { ...m, sentAt: iso(m.sentAt)! };
 }
 
-/** The town read model of `GET /api/towns/:townId`. */
+/**
+ * What the container and the Worker could not keep, by kind and cause (from the
+ * container's drop reports and the per-agent event trims). Nothing is dropped silently.
+ */
+export function dropCounters(ctx: TownContext) {
+  const drops: Record<string, Record<string, number>> = {};
+  for (const [key, value] of Object.entries(ctx.towns.countersWithPrefix('drops:'))) {
+    const [kind, cause] = key.split(':');
+    (drops[kind!] ??= {})[cause!] = value;
+  }
+  return { drops, eventsTrimmed: ctx.towns.counter('trimmed:event') };
+}
+
+/**
+ * The town read model of `GET /api/towns/:townId`: bounded whatever the town's size (live
+ * agents first, then the most recent; the most recently changed beads), with counts by
+ * status and whether anything was left out (the paginated listings have it).
+ */
 export function townView(ctx: TownContext) {
   const town = requireTown(ctx);
+  const agentCounts = ctx.agents.countByStatus();
+  const beadCounts = ctx.beads.countByStatus();
+  const total = (counts: Record<string, number>) => Object.values(counts).reduce((a, b) => a + b, 0);
   return {
     id: town.id,
     name: town.name,
     createdAt: iso(town.createdAt),
+    defaultRuntime: town.defaultRuntime,
     rigs: ctx.towns.rigs().map(publicRig),
-    agents: ctx.agents.list().map((a) => publicAgent(ctx, a)),
-    beads: ctx.beads.list().map(publicBead),
+    agents: ctx.agents.listForView(VIEW_AGENTS).map((a) => publicAgent(ctx, a)),
+    beads: ctx.beads.listForView(VIEW_BEADS).map(publicBead),
+    counts: { agents: agentCounts, beads: beadCounts },
+    truncated: { agents: total(agentCounts) > VIEW_AGENTS, beads: total(beadCounts) > VIEW_BEADS },
+    ...dropCounters(ctx),
   };
 }

@@ -2,6 +2,8 @@ import type { Sql } from './sql';
 
 /** Agent roles. */
 export type Role = 'mayor' | 'polecat' | 'refinery';
+/** How an agent ends: it finished (`exited`), failed, or was stopped by the user. */
+export type EndStatus = 'exited' | 'failed' | 'stopped';
 
 /** An agent row as the TownDO sees it. */
 export interface AgentRow {
@@ -11,36 +13,59 @@ export interface AgentRow {
   status: string;
   beadId: string | null;
   command: string | null;
+  runtime: string | null;
   tokenGen: number;
   /** When the current token generation began; null while a revived agent has not started yet. */
   tokenGenStartedAt: number | null;
+  /** The latest `iat` (s) minted for the current generation. */
+  lastMintedIat: number | null;
   tokenExpiresAt: number | null;
   tokenRefreshedAt: number | null;
   refreshCount: number;
   nextRefreshAt: number | null;
   refreshFailures: number;
   lastHeartbeatAt: number | null;
-  /** When a silent agent is next checked for in the container (see the refresher). */
-  stallCheckAt: number | null;
   heartbeatDetail: string | null;
+  /** While `starting` with a start in flight: when it is given up on. */
+  startDeadlineAt: number | null;
+  /** While `starting` without a start in flight: when the next (re)start is tried. */
+  nextRestartAt: number | null;
+  restartCount: number;
   remintWindowStart: number | null;
   remintCount: number;
+  toolWindowStart: number | null;
+  toolWindowCount: number;
   eventsStored: number;
+  eventsBytes: number;
+  eventsTrimmed: number;
   summary: string | null;
+  endReason: string | null;
   createdAt: number;
   startedAt: number | null;
   endedAt: number | null;
 }
 
-const COLUMNS = `id, rig_id AS rigId, role, status, bead_id AS beadId, command, token_gen AS tokenGen, token_gen_started_at AS tokenGenStartedAt,
+const COLUMNS = `id, rig_id AS rigId, role, status, bead_id AS beadId, command, runtime, token_gen AS tokenGen,
+  token_gen_started_at AS tokenGenStartedAt, last_minted_iat AS lastMintedIat,
   token_expires_at AS tokenExpiresAt, token_refreshed_at AS tokenRefreshedAt, refresh_count AS refreshCount,
   next_refresh_at AS nextRefreshAt, refresh_failures AS refreshFailures, last_heartbeat_at AS lastHeartbeatAt,
-  stall_check_at AS stallCheckAt, heartbeat_detail AS heartbeatDetail, remint_window_start AS remintWindowStart, remint_count AS remintCount,
-  events_stored AS eventsStored, summary, created_at AS createdAt, started_at AS startedAt, ended_at AS endedAt`;
+  heartbeat_detail AS heartbeatDetail, start_deadline_at AS startDeadlineAt, next_restart_at AS nextRestartAt,
+  restart_count AS restartCount, remint_window_start AS remintWindowStart, remint_count AS remintCount,
+  tool_window_start AS toolWindowStart, tool_window_count AS toolWindowCount,
+  events_stored AS eventsStored, events_bytes AS eventsBytes, events_trimmed AS eventsTrimmed,
+  summary, end_reason AS endReason, created_at AS createdAt, started_at AS startedAt, ended_at AS endedAt`;
 
+/** Believed to run in the container (or about to). */
 const LIVE = `status IN ('starting', 'working', 'idle')`;
+/** Started and running: these are refreshed. */
+const RUNNING = `status IN ('working', 'idle')`;
 
-/** SQL access to the agents table. */
+/**
+ * SQL access to the agents table. Every status change is guarded by the state it leaves
+ * (and the token generation it belongs to), so a late or concurrent writer can never bring
+ * an ended agent back or record a result for a generation that was replaced. Guarded
+ * writes return whether they applied.
+ */
 export class AgentStore {
   readonly #sql: Sql;
 
@@ -48,10 +73,10 @@ export class AgentStore {
     this.#sql = sql;
   }
 
-  insert(agent: { id: string; rigId: string | null; role: Role; beadId: string | null; command: string[] | null }, now: number): void {
+  insert(agent: { id: string; rigId: string | null; role: Role; beadId: string | null; command: string[] | null; runtime: string | null }, now: number): void {
     this.#sql.run(
-      `INSERT INTO agents (id, rig_id, role, status, bead_id, command, created_at, token_gen_started_at) VALUES (?, ?, ?, 'starting', ?, ?, ?, ?)`,
-      agent.id, agent.rigId, agent.role, agent.beadId, agent.command ? JSON.stringify(agent.command) : null, now, now,
+      `INSERT INTO agents (id, rig_id, role, status, bead_id, command, runtime, created_at, token_gen_started_at) VALUES (?, ?, ?, 'starting', ?, ?, ?, ?, ?)`,
+      agent.id, agent.rigId, agent.role, agent.beadId, agent.command ? JSON.stringify(agent.command) : null, agent.runtime, now, now,
     );
   }
 
@@ -59,90 +84,165 @@ export class AgentStore {
     return this.#sql.one<AgentRow>(`SELECT ${COLUMNS} FROM agents WHERE id = ?`, id);
   }
 
-  list(): AgentRow[] {
-    return this.#sql.all<AgentRow>(`SELECT ${COLUMNS} FROM agents ORDER BY created_at, id`);
+  /** Live agents first, then the most recently created ended ones, `limit` in all. */
+  listForView(limit: number): AgentRow[] {
+    return this.#sql.all<AgentRow>(
+      `SELECT ${COLUMNS} FROM agents ORDER BY CASE WHEN ${LIVE} THEN 0 ELSE 1 END, created_at DESC, id LIMIT ?`,
+      limit,
+    ).sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id));
   }
 
-  /** Agents the container is believed to run. */
+  /** One page of agents in creation order, optionally of one status, after the agent `after`. */
+  page(options: { after?: string; limit: number; status?: string }): AgentRow[] {
+    return this.#sql.all<AgentRow>(
+      `SELECT ${COLUMNS} FROM agents
+        WHERE (? IS NULL OR status = ?)
+          AND (? IS NULL OR (created_at, id) > (SELECT created_at, id FROM agents WHERE id = ?))
+        ORDER BY created_at, id LIMIT ?`,
+      options.status ?? null, options.status ?? null, options.after ?? null, options.after ?? null, options.limit,
+    );
+  }
+
+  /** Agents by status. */
+  countByStatus(): Record<string, number> {
+    const rows = this.#sql.all<{ status: string; n: number }>(`SELECT status, COUNT(*) AS n FROM agents GROUP BY status`);
+    return Object.fromEntries(rows.map((r) => [r.status, r.n]));
+  }
+
+  /** Agents believed to run in the container, or about to. */
   live(): AgentRow[] {
     return this.#sql.all<AgentRow>(`SELECT ${COLUMNS} FROM agents WHERE ${LIVE} ORDER BY id`);
   }
 
-  /** Live agents with a given role (and rig, when given). */
-  liveByRole(role: Role, rigId?: string | null): AgentRow[] {
-    if (rigId === undefined) return this.#sql.all<AgentRow>(`SELECT ${COLUMNS} FROM agents WHERE ${LIVE} AND role = ?`, role);
-    return this.#sql.all<AgentRow>(`SELECT ${COLUMNS} FROM agents WHERE ${LIVE} AND role = ? AND rig_id IS ?`, role, rigId);
+  countLive(): number {
+    return this.#sql.one<{ n: number }>(`SELECT COUNT(*) AS n FROM agents WHERE ${LIVE}`)!.n;
   }
 
-  byRole(role: Role): AgentRow | null {
+  /** Live agents with a given role (and rig, when given). */
+  liveByRole(role: Role, rigId?: string | null): AgentRow[] {
+    if (rigId === undefined) return this.#sql.all<AgentRow>(`SELECT ${COLUMNS} FROM agents WHERE ${LIVE} AND role = ? ORDER BY created_at`, role);
+    return this.#sql.all<AgentRow>(`SELECT ${COLUMNS} FROM agents WHERE ${LIVE} AND role = ? AND rig_id IS ? ORDER BY created_at`, role, rigId);
+  }
+
+  /** The most recent agent of a role. */
+  latestOfRole(role: Role): AgentRow | null {
     return this.#sql.one<AgentRow>(`SELECT ${COLUMNS} FROM agents WHERE role = ? ORDER BY created_at DESC LIMIT 1`, role);
   }
 
-  /** Live agents whose refresh is due before `horizon`, or whose stall check is due by `now`. */
-  dueForRefresh(horizon: number, now: number): AgentRow[] {
+  /** Running agents whose refresh is due before `horizon`. */
+  dueForRefresh(horizon: number): AgentRow[] {
+    return this.#sql.all<AgentRow>(`SELECT ${COLUMNS} FROM agents WHERE ${RUNNING} AND next_refresh_at <= ? ORDER BY next_refresh_at`, horizon);
+  }
+
+  /** Starting agents whose start deadline has passed, or whose (re)start is due. */
+  dueToStart(now: number): AgentRow[] {
     return this.#sql.all<AgentRow>(
-      `SELECT ${COLUMNS} FROM agents WHERE ${LIVE} AND (next_refresh_at <= ? OR stall_check_at <= ?) ORDER BY next_refresh_at`,
-      horizon, now,
+      `SELECT ${COLUMNS} FROM agents WHERE status = 'starting' AND (start_deadline_at <= ? OR (start_deadline_at IS NULL AND next_restart_at <= ?)) ORDER BY id`,
+      now, now,
     );
   }
 
-  /** The earliest scheduled refresh or stall check among live agents, or null when none is live. */
-  earliestRefresh(): number | null {
-    const row = this.#sql.one<{ refresh: number | null; stall: number | null }>(
-      `SELECT MIN(next_refresh_at) AS refresh, MIN(stall_check_at) AS stall FROM agents WHERE ${LIVE}`,
+  /** The earliest scheduled refresh, start deadline or restart among live agents; null when none is live. */
+  earliestDue(): number | null {
+    const row = this.#sql.one<{ refresh: number | null; deadline: number | null; restart: number | null }>(
+      `SELECT (SELECT MIN(next_refresh_at) FROM agents WHERE ${RUNNING}) AS refresh,
+              (SELECT MIN(start_deadline_at) FROM agents WHERE status = 'starting') AS deadline,
+              (SELECT MIN(next_restart_at) FROM agents WHERE status = 'starting' AND start_deadline_at IS NULL) AS restart`,
     );
-    const times = [row?.refresh, row?.stall].filter((t): t is number => typeof t === 'number');
+    const times = [row?.refresh, row?.deadline, row?.restart].filter((t): t is number => typeof t === 'number');
     return times.length > 0 ? Math.min(...times) : null;
   }
 
-  /** Schedules the next stall check (after a probe found the silent agent still there). */
-  setStallCheck(id: string, at: number): void {
-    this.#sql.run(`UPDATE agents SET stall_check_at = ? WHERE id = ?`, at, id);
+  /** A start is in flight for `gen`: give up on it at `deadline`. */
+  beginStart(id: string, gen: number, deadline: number): boolean {
+    return this.#sql.run(
+      `UPDATE agents SET start_deadline_at = ?, next_restart_at = NULL WHERE id = ? AND status = 'starting' AND token_gen = ?`,
+      deadline, id, gen,
+    ) > 0;
   }
 
-  /** Records a token the container accepted. */
-  recordTokenDelivered(id: string, expiresAt: number, now: number, nextRefreshAt: number): void {
-    this.#sql.run(
-      `UPDATE agents SET token_expires_at = ?, token_refreshed_at = ?, refresh_count = refresh_count + 1,
-        next_refresh_at = ?, refresh_failures = 0 WHERE id = ?`,
-      expiresAt, now, nextRefreshAt, id,
-    );
-  }
-
-  /** Records a failed push: the old token stays, the retry is scheduled. */
-  recordRefreshFailure(id: string, retryAt: number): void {
-    this.#sql.run(`UPDATE agents SET refresh_failures = refresh_failures + 1, next_refresh_at = ? WHERE id = ?`, retryAt, id);
-  }
-
-  /** Marks an agent started in the container with its first token; a revived agent's generation begins here. */
-  markStarted(id: string, expiresAt: number, now: number, nextRefreshAt: number, stallCheckAt: number): void {
-    this.#sql.run(
+  /** The start of `gen` succeeded: the agent runs with its first token of that generation. */
+  markStarted(id: string, gen: number, expiresAt: number, now: number, nextRefreshAt: number): boolean {
+    return this.#sql.run(
       `UPDATE agents SET status = 'working', started_at = ?, token_expires_at = ?, token_refreshed_at = ?,
-        next_refresh_at = ?, stall_check_at = ?, refresh_failures = 0, last_heartbeat_at = NULL, ended_at = NULL,
-        token_gen_started_at = COALESCE(token_gen_started_at, ?) WHERE id = ?`,
-      now, expiresAt, now, nextRefreshAt, stallCheckAt, now, id,
+        next_refresh_at = ?, refresh_failures = 0, start_deadline_at = NULL, next_restart_at = NULL,
+        ended_at = NULL, token_gen_started_at = COALESCE(token_gen_started_at, ?)
+        WHERE id = ? AND status = 'starting' AND token_gen = ?`,
+      now, expiresAt, now, nextRefreshAt, now, id, gen,
+    ) > 0;
+  }
+
+  /** Records the latest mint of the current generation. */
+  recordMinted(id: string, gen: number, iatSeconds: number): void {
+    this.#sql.run(`UPDATE agents SET last_minted_iat = MAX(COALESCE(last_minted_iat, 0), ?) WHERE id = ? AND token_gen = ?`, iatSeconds, id, gen);
+  }
+
+  /** Records a token of `gen` the container holds, and schedules the next refresh. */
+  recordTokenDelivered(id: string, gen: number, expiresAt: number, now: number, nextRefreshAt: number): boolean {
+    return this.#sql.run(
+      `UPDATE agents SET token_expires_at = MAX(COALESCE(token_expires_at, 0), ?), token_refreshed_at = ?, refresh_count = refresh_count + 1,
+        next_refresh_at = ?, refresh_failures = 0 WHERE id = ? AND token_gen = ? AND ${RUNNING}`,
+      expiresAt, now, nextRefreshAt, id, gen,
+    ) > 0;
+  }
+
+  /** Records a failed push of `gen`: the old token stays, the retry is scheduled. */
+  recordRefreshFailure(id: string, gen: number, retryAt: number): void {
+    this.#sql.run(`UPDATE agents SET refresh_failures = refresh_failures + 1, next_refresh_at = ? WHERE id = ? AND token_gen = ? AND ${RUNNING}`, retryAt, id, gen);
+  }
+
+  /**
+   * A new token generation for a running agent whose container holds a token the TownDO did
+   * not mint (a higher generation or a later `iat`): every earlier token is revoked and the
+   * next push supersedes what the container holds.
+   */
+  jumpGeneration(id: string, gen: number, newGen: number, now: number): boolean {
+    return this.#sql.run(
+      `UPDATE agents SET token_gen = ?, token_gen_started_at = ?, last_minted_iat = NULL WHERE id = ? AND token_gen = ? AND ${RUNNING}`,
+      newGen, now, id, gen,
+    ) > 0;
+  }
+
+  /**
+   * Prepares an agent to be started again under a new generation (which begins when it
+   * starts), no earlier than `restartAt`; counts the restart when `countRestart`.
+   */
+  revive(id: string, restartAt: number, countRestart: boolean): void {
+    this.#sql.run(
+      `UPDATE agents SET status = 'starting', token_gen = token_gen + 1, token_gen_started_at = NULL, last_minted_iat = NULL,
+        summary = NULL, end_reason = NULL, ended_at = NULL, next_refresh_at = NULL, start_deadline_at = NULL,
+        next_restart_at = ?, restart_count = restart_count + ? WHERE id = ?`,
+      restartAt, countRestart ? 1 : 0, id,
     );
   }
 
-  /** Prepares a dead agent (the mayor) to run again under a new token generation, which begins when it starts. */
-  revive(id: string): void {
-    this.#sql.run(`UPDATE agents SET status = 'starting', token_gen = token_gen + 1, token_gen_started_at = NULL, summary = NULL WHERE id = ?`, id);
+  /** An agent that ran a whole stall window since its last start is no longer counted as restarting. */
+  resetRestarts(id: string): void {
+    this.#sql.run(`UPDATE agents SET restart_count = 0 WHERE id = ? AND restart_count > 0`, id);
   }
 
-  /** Ends an agent. `revoke` bumps its token generation, which kills every token minted before. */
-  end(id: string, status: 'exited' | 'failed' | 'stopped', now: number, summary: string | null, revoke: boolean): void {
-    this.#sql.run(
-      `UPDATE agents SET status = ?, ended_at = ?, next_refresh_at = NULL, stall_check_at = NULL, summary = COALESCE(?, summary),
-        token_gen = token_gen + ?, token_gen_started_at = CASE WHEN ? THEN ? ELSE token_gen_started_at END WHERE id = ?`,
-      status, now, summary, revoke ? 1 : 0, revoke ? 1 : 0, now, id,
-    );
+  /**
+   * Ends a live agent and revokes every token minted for it (generation bump). An agent
+   * that already ended is left as it is (false).
+   */
+  end(id: string, status: EndStatus, now: number, summary: string | null, reason: string | null): boolean {
+    return this.#sql.run(
+      `UPDATE agents SET status = ?, ended_at = ?, next_refresh_at = NULL, start_deadline_at = NULL, next_restart_at = NULL,
+        summary = COALESCE(?, summary), end_reason = ?, token_gen = token_gen + 1, token_gen_started_at = ?
+        WHERE id = ? AND ${LIVE}`,
+      status, now, summary, reason, now, id,
+    ) > 0;
   }
 
-  /** A heartbeat from a live agent; pushes its stall check to `stallCheckAt`. */
-  recordHeartbeat(id: string, status: 'working' | 'idle', detail: string | null, now: number, stallCheckAt: number): void {
+  /**
+   * A heartbeat from a live agent. A starting agent keeps its status (its start completes
+   * through the dispatcher or the start deadline); a running one shows working or idle.
+   */
+  recordHeartbeat(id: string, status: 'working' | 'idle', detail: string | null, now: number): void {
     this.#sql.run(
-      `UPDATE agents SET last_heartbeat_at = ?, heartbeat_detail = ?, status = ?, stall_check_at = ? WHERE id = ? AND ${LIVE}`,
-      now, detail, status, stallCheckAt, id,
+      `UPDATE agents SET last_heartbeat_at = ?, heartbeat_detail = ?, status = CASE WHEN status = 'starting' THEN status ELSE ? END
+        WHERE id = ? AND ${LIVE}`,
+      now, detail, status, id,
     );
   }
 
@@ -150,7 +250,15 @@ export class AgentStore {
     this.#sql.run(`UPDATE agents SET remint_window_start = ?, remint_count = ? WHERE id = ?`, windowStart, count, id);
   }
 
-  addEventsStored(id: string, n: number): void {
-    if (n > 0) this.#sql.run(`UPDATE agents SET events_stored = events_stored + ? WHERE id = ?`, n, id);
+  setToolWindow(id: string, windowStart: number | null, count: number): void {
+    this.#sql.run(`UPDATE agents SET tool_window_start = ?, tool_window_count = ? WHERE id = ?`, windowStart, count, id);
+  }
+
+  /** Counts stored events and their bytes (negative when trimmed). */
+  addEvents(id: string, stored: number, bytes: number, trimmed: number): void {
+    this.#sql.run(
+      `UPDATE agents SET events_stored = events_stored + ?, events_bytes = MAX(0, events_bytes + ?), events_trimmed = events_trimmed + ? WHERE id = ?`,
+      stored, bytes, trimmed, id,
+    );
   }
 }

@@ -39,8 +39,44 @@ export class BeadStore {
     return this.#sql.one<BeadRow>(`SELECT ${COLUMNS} FROM beads WHERE id = ?`, id);
   }
 
-  list(): BeadRow[] {
-    return this.#sql.all<BeadRow>(`SELECT ${COLUMNS} FROM beads ORDER BY created_at, id`);
+  /** The most recently updated beads, `limit` at most, in creation order. */
+  listForView(limit: number): BeadRow[] {
+    return this.#sql
+      .all<BeadRow>(`SELECT ${COLUMNS} FROM beads ORDER BY updated_at DESC, id LIMIT ?`, limit)
+      .sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id));
+  }
+
+  /** One page of beads in creation order, optionally of one status, after the bead `after`. */
+  page(options: { after?: string; limit: number; status?: string }): BeadRow[] {
+    return this.#sql.all<BeadRow>(
+      `SELECT ${COLUMNS} FROM beads
+        WHERE (? IS NULL OR status = ?)
+          AND (? IS NULL OR (created_at, id) > (SELECT created_at, id FROM beads WHERE id = ?))
+        ORDER BY created_at, id LIMIT ?`,
+      options.status ?? null, options.status ?? null, options.after ?? null, options.after ?? null, options.limit,
+    );
+  }
+
+  count(): number {
+    return this.#sql.one<{ n: number }>(`SELECT COUNT(*) AS n FROM beads`)!.n;
+  }
+
+  countByStatus(): Record<string, number> {
+    const rows = this.#sql.all<{ status: string; n: number }>(`SELECT status, COUNT(*) AS n FROM beads GROUP BY status`);
+    return Object.fromEntries(rows.map((r) => [r.status, r.n]));
+  }
+
+  /**
+   * Moves a bead from `from` (and, when given, from the assignee `assignedTo`) to a new
+   * status; false, and nothing changed, when it was not in that state.
+   */
+  transition(id: string, from: { status: BeadStatus; assignee?: string | null }, to: { status: BeadStatus; assignee?: string | null; summary?: string | null }, now: number): boolean {
+    return this.#sql.run(
+      `UPDATE beads SET status = ?, assignee = CASE WHEN ? THEN ? ELSE assignee END, summary = COALESCE(?, summary), updated_at = ?
+        WHERE id = ? AND status = ? AND (? = 0 OR assignee IS ?)`,
+      to.status, to.assignee === undefined ? 0 : 1, to.assignee ?? null, to.summary ?? null, now,
+      id, from.status, from.assignee === undefined ? 0 : 1, from.assignee ?? null,
+    ) > 0;
   }
 
   update(id: string, changes: { status: BeadStatus; assignee?: string | null; summary?: string | null }, now: number): BeadRow {

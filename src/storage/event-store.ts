@@ -1,16 +1,7 @@
 import type { Sql } from './sql';
 
-/** Events kept per agent; older ones are trimmed. */
-export const AGENT_EVENT_CAP = 1_000;
 /** Town events kept for the SSE stream's replay. */
 export const TOWN_EVENT_CAP = 5_000;
-
-/** An event reported by an agent (its id is chosen by the container and stable across retries). */
-export interface AgentEventInput {
-  id: string;
-  type: string;
-  [field: string]: unknown;
-}
 
 /** A town event, as streamed over SSE. */
 export interface TownEvent {
@@ -20,7 +11,15 @@ export interface TownEvent {
   at: number;
 }
 
-/** SQL access to agent events (idempotent by id) and the town's event log. */
+/** An agent event as stored. */
+export interface StoredAgentEvent {
+  eventId: string;
+  type: string;
+  data: string;
+  at: number;
+}
+
+/** SQL access to agent events (idempotent by id, bounded by bytes per agent) and the town's event log. */
 export class EventStore {
   readonly #sql: Sql;
 
@@ -28,27 +27,40 @@ export class EventStore {
     this.#sql = sql;
   }
 
-  /** Stores events not seen before; returns how many were new. */
-  addAgentEvents(agentId: string, events: readonly AgentEventInput[], now: number): number {
-    let added = 0;
-    for (const event of events) {
-      const inserted = this.#sql.all(
-        `INSERT OR IGNORE INTO agent_events (agent_id, event_id, type, data, at) VALUES (?, ?, ?, ?, ?) RETURNING seq`,
-        agentId, event.id, event.type, JSON.stringify(event), now,
-      );
-      added += inserted.length;
-    }
-    if (added > 0) {
-      this.#sql.run(
-        `DELETE FROM agent_events WHERE agent_id = ? AND seq <= (
-          SELECT seq FROM agent_events WHERE agent_id = ? ORDER BY seq DESC LIMIT 1 OFFSET ?)`,
-        agentId, agentId, AGENT_EVENT_CAP,
-      );
-    }
-    return added;
+  /** Stores one event unless its id was stored before; true when it is new. */
+  addAgentEvent(agentId: string, event: { id: string; type: string; json: string; bytes: number }, now: number): boolean {
+    const inserted = this.#sql.all(
+      `INSERT OR IGNORE INTO agent_events (agent_id, event_id, type, data, bytes, at) VALUES (?, ?, ?, ?, ?, ?) RETURNING seq`,
+      agentId, event.id, event.type, event.json, event.bytes, now,
+    );
+    return inserted.length > 0;
   }
 
-  agentEvents(agentId: string, limit = 100): Array<{ eventId: string; type: string; data: string; at: number }> {
+  /**
+   * Deletes an agent's oldest events until at most `keepBytes` remain of `totalBytes`;
+   * returns how many events and bytes went.
+   */
+  trimAgentEvents(agentId: string, totalBytes: number, keepBytes: number): { events: number; bytes: number } {
+    let excess = totalBytes - keepBytes;
+    const removed = { events: 0, bytes: 0 };
+    while (excess > 0) {
+      const rows = this.#sql.all<{ seq: number; bytes: number }>(`SELECT seq, bytes FROM agent_events WHERE agent_id = ? ORDER BY seq LIMIT 256`, agentId);
+      if (rows.length === 0) break;
+      let last = -1;
+      for (const row of rows) {
+        if (excess <= 0) break;
+        last = row.seq;
+        excess -= row.bytes;
+        removed.events++;
+        removed.bytes += row.bytes;
+      }
+      this.#sql.run(`DELETE FROM agent_events WHERE agent_id = ? AND seq <= ?`, agentId, last);
+      if (rows.length < 256) break;
+    }
+    return removed;
+  }
+
+  agentEvents(agentId: string, limit = 100): StoredAgentEvent[] {
     return this.#sql.all(
       `SELECT event_id AS eventId, type, data, at FROM agent_events WHERE agent_id = ? ORDER BY seq DESC LIMIT ?`,
       agentId, limit,
@@ -67,5 +79,10 @@ export class EventStore {
   /** Every retained event after `afterId`, in order (the table holds at most TOWN_EVENT_CAP + 100). */
   townEventsAfter(afterId: number, limit = TOWN_EVENT_CAP + 100): TownEvent[] {
     return this.#sql.all<TownEvent>(`SELECT id, type, data, at FROM town_events WHERE id > ? ORDER BY id LIMIT ?`, afterId, limit);
+  }
+
+  /** The oldest retained town event id, or null when there is none. */
+  oldestTownEventId(): number | null {
+    return this.#sql.one<{ id: number | null }>(`SELECT MIN(id) AS id FROM town_events`)?.id ?? null;
   }
 }

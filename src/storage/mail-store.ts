@@ -9,9 +9,22 @@ export interface MailRow {
   body: string;
   beadId: string | null;
   sentAt: number;
+  /** How many times it was handed out (more than once: it was not acknowledged in time). */
+  deliveries: number;
 }
 
-/** SQL access to mail. */
+/** How long a delivered mail stays hidden, waiting for its acknowledgement, before it is delivered again. */
+export const MAIL_LEASE_MS = 30_000;
+/** Mail handed out per check. */
+export const MAIL_PER_CHECK = 100;
+
+const COLUMNS = `id, from_agent AS "from", to_agent AS "to", subject, body, bead_id AS beadId, sent_at AS sentAt, deliveries`;
+
+/**
+ * SQL access to mail. Delivery is at least once: a check hands out unacknowledged mail
+ * and leases it for MAIL_LEASE_MS; mail acknowledged by its recipient is done (`read_at`),
+ * mail whose lease ran out is handed out again.
+ */
 export class MailStore {
   readonly #sql: Sql;
 
@@ -19,21 +32,38 @@ export class MailStore {
     this.#sql = sql;
   }
 
-  send(mail: MailRow): void {
+  send(mail: Omit<MailRow, 'deliveries'>): void {
     this.#sql.run(
       `INSERT INTO mail (id, from_agent, to_agent, subject, body, bead_id, sent_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
       mail.id, mail.from, mail.to, mail.subject, mail.body, mail.beadId, mail.sentAt,
     );
   }
 
-  /** Unread mail of an agent, marked read as it is returned. */
-  takeUnread(agentId: string, now: number): MailRow[] {
+  /** Acknowledges mail of `agentId` (ids of other recipients are ignored); returns how many were acknowledged. */
+  ack(agentId: string, ids: readonly string[], now: number): number {
+    let acked = 0;
+    for (const id of ids) acked += this.#sql.run(`UPDATE mail SET read_at = ? WHERE id = ? AND to_agent = ? AND read_at IS NULL`, now, id, agentId) > 0 ? 1 : 0;
+    return acked;
+  }
+
+  /** Unacknowledged mail of an agent not under lease, leased as it is returned. */
+  deliver(agentId: string, now: number): MailRow[] {
     const rows = this.#sql.all<MailRow>(
-      `SELECT id, from_agent AS "from", to_agent AS "to", subject, body, bead_id AS beadId, sent_at AS sentAt
-        FROM mail WHERE to_agent = ? AND read_at IS NULL ORDER BY sent_at, id LIMIT 100`,
-      agentId,
+      `SELECT ${COLUMNS} FROM mail WHERE to_agent = ? AND read_at IS NULL AND (lease_until IS NULL OR lease_until <= ?)
+        ORDER BY sent_at, id LIMIT ?`,
+      agentId, now, MAIL_PER_CHECK,
     );
-    for (const row of rows) this.#sql.run(`UPDATE mail SET read_at = ? WHERE id = ?`, now, row.id);
-    return rows;
+    for (const row of rows) this.#sql.run(`UPDATE mail SET lease_until = ?, deliveries = deliveries + 1 WHERE id = ?`, now + MAIL_LEASE_MS, row.id);
+    return rows.map((r) => ({ ...r, deliveries: r.deliveries + 1 }));
+  }
+
+  /** Mail waiting for an agent's acknowledgement (the unread-mail quota). */
+  countUnacked(agentId: string): number {
+    return this.#sql.one<{ n: number }>(`SELECT COUNT(*) AS n FROM mail WHERE to_agent = ? AND read_at IS NULL`, agentId)!.n;
+  }
+
+  /** The most recent mail of the town, newest first. */
+  recent(limit: number): MailRow[] {
+    return this.#sql.all<MailRow>(`SELECT ${COLUMNS} FROM mail ORDER BY sent_at DESC, id DESC LIMIT ?`, limit);
   }
 }

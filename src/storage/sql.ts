@@ -26,6 +26,11 @@ export class Sql {
   }
 }
 
+/** Whether a table exists (reading the schema writes nothing, so an unused object stays empty). */
+export function hasTable(sql: SqlStorage, name: string): boolean {
+  return sql.exec(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?`, name).toArray().length > 0;
+}
+
 /** One numbered schema migration. */
 export interface Migration {
   version: number;

@@ -6,38 +6,38 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GastownApi } from '../../scripts/lib/gastown-api.ts';
 import { startLocalTown, type LocalTown } from '../../scripts/lib/local-town.ts';
 import { freePort } from '../../scripts/lib/ports.ts';
-import { startStandIn, type StandIn } from '../workers/stand-in-server.ts';
+import { startControlHarness } from '../workers/control-harness.ts';
 
-/** `CONTAINER_URL=... npm start`: the real Worker drives a control server someone else runs (a harness's stand-in here). */
+/** `CONTAINER_URL=... npm start`: the real Worker drives a control server someone else runs (a test harness's real control server here). */
 describe('a local town on a control server of its own choosing', () => {
   const control = randomBytes(24).toString('base64url');
   const vars = { GASTOWN_JWT_SECRET: randomBytes(36).toString('base64url'), CONTAINER_CONTROL_SECRET: control, GASTOWN_CLIENT_ID: 'ext', GASTOWN_CLIENT_SECRET: randomBytes(24).toString('base64url') };
-  let standIn: StandIn;
+  let external: Awaited<ReturnType<typeof startControlHarness>>;
   let town: LocalTown;
   let stateDir: string;
   let containerPort: number;
   beforeAll(async () => {
-    standIn = await startStandIn(control);
+    external = await startControlHarness(control);
     stateDir = mkdtempSync(join(tmpdir(), 'gastown-ext-'));
     containerPort = await freePort();
-    town = await startLocalTown({ port: await freePort(), containerPort, vars, stateDir, controlServer: false, workerContainerUrl: `http://127.0.0.1:${standIn.port}` });
+    town = await startLocalTown({ port: await freePort(), containerPort, vars, stateDir, controlServer: false, workerContainerUrl: `http://127.0.0.1:${external.proxyPort}` });
   }, 120_000);
   afterAll(async () => {
     await town?.stop();
-    await standIn?.close();
+    await external?.close();
     rmSync(stateDir, { recursive: true, force: true });
   });
 
   it('starts no control server, and the Worker dispatches to the given one', async () => {
-    expect(town.containerUrl).toBe(`http://127.0.0.1:${standIn.port}`);
+    expect(town.containerUrl).toBe(`http://127.0.0.1:${external.proxyPort}`);
     // the port itself may be taken by then (workerd binds ephemeral ports): ask for a control server with this town's secret
     expect(await controlServerAt(containerPort, control)).toBe(false);
     const api = new GastownApi(town.workerUrl, vars.GASTOWN_CLIENT_ID, vars.GASTOWN_CLIENT_SECRET);
     const { id: townId } = await api.createTown('ext');
     const rig = await api.createRig(townId, 'main');
     const agent = await api.dispatch(townId, rig.id, 'polecat');
-    const log = (await (await fetch(`http://127.0.0.1:${standIn.port}/__test/log?townId=${townId}`)).json()) as Array<{ path: string; agentIds: string[] }>;
-    expect(log).toEqual([expect.objectContaining({ path: '/agents/start', agentIds: [agent.id] })]);
+    const seen = (await (await fetch(`http://127.0.0.1:${external.proxyPort}/__harness/seen?townId=${townId}`)).json()) as Array<{ path: string; agentIds: string[]; status: number }>;
+    expect(seen[0]).toEqual(expect.objectContaining({ path: '/agents/start', agentIds: [agent.id], status: 201 }));
     await expect(town.restartControl()).rejects.toThrow(/no local control server/);
   });
 });

@@ -48,8 +48,8 @@ describe('AGENT_TOKEN_TTL_SECONDS', () => {
 
   it.each([
     ['1', /AGENT_TOKEN_TTL_SECONDS must be at least 2/],
-    ['0', /AGENT_TOKEN_TTL_SECONDS must be a positive integer/],
-    ['soon', /AGENT_TOKEN_TTL_SECONDS must be a positive integer/],
+    ['0', /AGENT_TOKEN_TTL_SECONDS must be at least 2, got 0/],
+    ['soon', /AGENT_TOKEN_TTL_SECONDS must be a whole number/],
   ])('%s → 500 misconfigured', async (ttl, message) => {
     const res = await call('/health', { AGENT_TOKEN_TTL_SECONDS: ttl });
     expect(res.status).toBe(500);

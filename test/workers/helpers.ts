@@ -3,7 +3,11 @@ import { SignJWT } from 'jose';
 import { inject } from 'vitest';
 import { TEST_SECRETS } from './secrets';
 
-export const ORIGIN = 'http://gastown.test';
+/**
+ * The Worker's origin in these tests, which agents are told to call back: a closed port, so
+ * real agent processes' callbacks fail at once (these tests act as the agents themselves).
+ */
+export const ORIGIN = 'http://127.0.0.1:9';
 
 /** Calls the Worker (the real app in workerd). */
 export async function api(path: string, init: { method?: string; body?: unknown; raw?: string; token?: string; headers?: Record<string, string> } = {}) {
@@ -24,10 +28,11 @@ export async function api(path: string, init: { method?: string; body?: unknown;
   return { status: res.status, json, headers: res.headers, text };
 }
 
-/** A user access token through the real client-credentials route. */
+/** A user access token through the real client-credentials route (from an address of its own: the endpoint is rate limited per address). */
 export async function userToken(): Promise<string> {
   const res = await api('/api/auth/token', {
     body: { grant_type: 'client_credentials', client_id: TEST_SECRETS.GASTOWN_CLIENT_ID, client_secret: TEST_SECRETS.GASTOWN_CLIENT_SECRET },
+    headers: { 'cf-connecting-ip': `10.${Math.floor(Math.random() * 256)}.${Math.floor(Math.random() * 256)}.${Math.floor(Math.random() * 256)}` },
   });
   if (res.status !== 200) throw new Error(`token: ${res.status} ${res.text}`);
   return res.json.access_token;
@@ -42,33 +47,76 @@ export async function newTown() {
   return { token, townId: town.json.id as string, rigId: rig.json.id as string };
 }
 
-/** Dispatches an agent and returns its id. */
-export async function dispatch(t: { token: string; townId: string; rigId: string }, role: 'polecat' | 'refinery' = 'polecat') {
-  const res = await api(`/api/towns/${t.townId}/rigs/${t.rigId}/agents`, { token: t.token, body: { role } });
+/** A real agent process that stays alive until the control server ends it (it never calls back). */
+export function idleCommand(): string[] {
+  return [inject('nodePath'), '-e', 'process.stdin.resume(); process.stdin.on("end", () => process.exit(0))'];
+}
+
+/** Dispatches an agent (an idle process unless a command or runtime is given) and returns its id. */
+export async function dispatch(t: { token: string; townId: string; rigId: string }, role: 'polecat' | 'refinery' | 'mayor' = 'polecat', extra: { beadId?: string; command?: string[]; runtime?: string } = {}) {
+  const body = { role, ...(extra.runtime ? {} : { command: idleCommand() }), ...extra };
+  const res = await api(`/api/towns/${t.townId}/rigs/${t.rigId}/agents`, { token: t.token, body });
   if (res.status !== 201) throw new Error(`dispatch: ${res.status} ${res.text}`);
   return res.json.id as string;
 }
 
-/** The stand-in control server. */
-export const standIn = {
-  url: (path: string) => `http://127.0.0.1:${inject('standInPort')}${path}`,
-  async get(path: string, townId: string, extra = '') {
-    const res = await fetch(standIn.url(`/__test/${path}?townId=${townId}${extra}`));
-    return res.json() as Promise<any>;
+/** What the Worker sent the control server, as the harness proxy saw it. */
+export interface SeenRequest {
+  seq: number;
+  method: string;
+  path: string;
+  townId: string | null;
+  agentIds: string[];
+  status: number;
+  injected: string | null;
+  runtime?: string | null;
+  envNames?: string[];
+}
+
+/** A fault the harness proxy injects into the town's requests to the control server. */
+export interface FaultSpec {
+  /** Regular expression on the request path. */
+  path: string;
+  kind?: 'status' | 'drop' | 'delay';
+  status?: number;
+  ms?: number;
+  /** How many matching requests (default: until cleared). */
+  count?: number;
+}
+
+/**
+ * The real control server (a Node process running real agent processes) and the fault
+ * proxy in front of it (see control-harness.ts).
+ */
+export const harness = {
+  url: (path: string) => `http://127.0.0.1:${inject('proxyPort')}${path}`,
+  async get(path: string, params: Record<string, string | number>): Promise<any> {
+    const query = new URLSearchParams(Object.entries(params).map(([k, v]) => [k, String(v)]));
+    const res = await fetch(harness.url(`/__harness/${path}?${query}`));
+    const text = await res.text();
+    return text ? JSON.parse(text) : null;
   },
-  log: (townId: string) => standIn.get('log', townId) as Promise<Array<{ seq: number; path: string; agentIds: string[]; status: number; tokens: Array<{ agentId: string; jti: string; iat: number; exp: number }>; text?: string; hasCredential?: boolean }>>,
-  failPushes: (townId: string, count: number) => standIn.get('fail-pushes', townId, `&count=${count}`),
-  down: (townId: string, down: boolean) => standIn.get('down', townId, `&down=${down ? 1 : 0}`),
-  forget: (townId: string) => standIn.get('forget', townId),
-  credential: async (townId: string) => (await standIn.get('credential', townId)).credential as string | null,
-  /** The token the stand-in holds for an agent: the newest one it accepted. */
-  async heldToken(townId: string, agentId: string): Promise<string> {
-    const agents = (await standIn.get('agents', townId)) as Array<{ agentId: string; token: string }>;
-    const held = agents.find((a) => a.agentId === agentId);
-    if (!held) throw new Error(`stand-in holds no token for ${agentId}`);
-    return held.token;
+  fault: (townId: string, spec: FaultSpec) => harness.get('fault', { townId, ...spec } as Record<string, string | number>),
+  clear: (townId: string) => harness.get('clear', { townId }),
+  seen: (townId: string) => harness.get('seen', { townId }) as Promise<SeenRequest[]>,
+  /** The agent's token file, as the agent reads it. */
+  async token(agentId: string): Promise<string> {
+    const { token } = await harness.get('token', { agentId });
+    if (!token) throw new Error(`no token file for ${agentId}`);
+    return token as string;
   },
+  /** The container credential the Worker last handed the town's container. */
+  credential: async (townId: string) => (await harness.get('credential', { townId })).credential as string | null,
+  /** What the control server runs for the town (`GET /agents`). */
+  containerAgents: (townId: string) => harness.get('control', { path: `/agents?townId=${encodeURIComponent(townId)}` }) as Promise<Array<{ agentId: string; status: string; tokenExpiresAt: string | null }>>,
+  /** Stops an agent in the container behind the town's back: the container has lost it. */
+  loseAgent: (agentId: string) => harness.get('control', { path: `/agents/${encodeURIComponent(agentId)}/stop`, method: 'POST' }),
 };
+
+/** Reads a token's claims (no verification). */
+export function claimsOf(token: string): Record<string, any> {
+  return JSON.parse(atob(token.split('.')[1]!.replace(/-/g, '+').replace(/_/g, '/')));
+}
 
 /** Signs a token as the Worker would, with overrides, for the token table. */
 export async function forgeToken(opts: {

@@ -1,96 +1,114 @@
 import { describe, expect, it } from 'vitest';
-import { api, newTown, standIn } from './helpers';
+import { api, claimsOf, harness, idleCommand, newTown } from './helpers';
+
+const lastSeq = async (townId: string) => (await harness.seen(townId)).at(-1)?.seq ?? 0;
+const seenSince = async (townId: string, from: number) => (await harness.seen(townId)).filter((s) => s.seq > from);
+const tell = (t: { townId: string; token: string }, text: string) => api(`/api/towns/${t.townId}/mayor/messages`, { token: t.token, body: { text } });
+const conversation = async (t: { townId: string; token: string }, after = 0) =>
+  (await api(`/api/towns/${t.townId}/mayor/messages?after=${after}`, { token: t.token })).json.messages as Array<{ id: number; from: string; text: string; at: string }>;
+
+/** A town whose mayor is an idle process (dispatched with a command): the test speaks for it. */
+async function townWithMayor() {
+  const t = await newTown();
+  const res = await api(`/api/towns/${t.townId}/rigs/${t.rigId}/agents`, { token: t.token, body: { role: 'mayor', command: idleCommand() } });
+  return { ...t, mayorId: res.json.id as string };
+}
 
 describe('a message to the mayor', () => {
   it('starts a missing mayor with a fresh token, then delivers', async () => {
     const t = await newTown();
-    const res = await api(`/api/towns/${t.townId}/mayor/messages`, { token: t.token, body: { text: 'hello' } });
+    const from = await lastSeq(t.townId);
+    const res = await tell(t, 'hello');
     expect(res.status).toBe(200);
-    expect(res.json).toMatchObject({ delivered: true });
-    const log = await standIn.log(t.townId);
-    expect(log.map((l) => l.path)).toEqual(['/agents/start', `/agents/${res.json.agentId}/message`]);
-    expect(log[1]!.text).toBe('hello');
+    expect(res.json).toMatchObject({ delivered: true, status: 'working', messageId: expect.any(Number) });
+    const seen = await seenSince(t.townId, from);
+    expect(seen.map((l) => l.path)).toEqual(['/agents/start', `/agents/${res.json.agentId}/message`]);
   });
 
   it('to a live mayor: the control server holds the fresh token before it sees the message', async () => {
-    const t = await newTown();
-    const first = await api(`/api/towns/${t.townId}/mayor/messages`, { token: t.token, body: { text: 'one' } });
-    const mayorId = first.json.agentId as string;
-    await standIn.get('age', t.townId, '&seconds=60');
-    const n = (await standIn.log(t.townId)).length;
-
-    const second = await api(`/api/towns/${t.townId}/mayor/messages`, { token: t.token, body: { text: 'two' } });
-    expect(second.status).toBe(200);
-    expect(second.json.agentId).toBe(mayorId);
-    const log = (await standIn.log(t.townId)).slice(n);
-    expect(log.map((l) => l.path)).toEqual([`/agents/${mayorId}/refresh-token`, `/agents/${mayorId}/message`]);
-    expect(log[0]!.status).toBe(200);
-    expect(log[0]!.seq).toBeLessThan(log[1]!.seq);
-    expect(log[1]!.text).toBe('two');
-    // the token pushed first is the one the mayor now holds, and it works
-    const held = await standIn.heldToken(t.townId, mayorId);
-    const claims = JSON.parse(atob(held.split('.')[1]!.replace(/-/g, '+').replace(/_/g, '/')));
-    expect(claims.jti).toBe(log[0]!.tokens[0]!.jti);
-    expect(new Date(claims.exp * 1000).toISOString()).toBe(second.json.tokenExpiresAt);
-    expect((await api(`/api/towns/${t.townId}/agents/${mayorId}/heartbeat`, { token: held, body: {} })).status).toBe(200);
+    const t = await townWithMayor();
+    const before = claimsOf(await harness.token(t.mayorId));
+    const from = await lastSeq(t.townId);
+    const res = await tell(t, 'two');
+    expect(res.status).toBe(200);
+    expect(res.json).toMatchObject({ agentId: t.mayorId, delivered: true });
+    const seen = await seenSince(t.townId, from);
+    expect(seen.map((l) => l.path)).toEqual(['/agents/refresh-tokens', `/agents/${t.mayorId}/message`]);
+    expect(seen[0]!.status).toBe(200);
+    const held = await harness.token(t.mayorId);
+    expect(claimsOf(held).jti).not.toBe(before.jti);
+    expect(new Date(claimsOf(held).exp * 1000).toISOString()).toBe(res.json.tokenExpiresAt);
+    expect((await api(`/api/towns/${t.townId}/agents/${t.mayorId}/heartbeat`, { token: held, body: {} })).status).toBe(200);
   });
 
   it('a mayor the container lost is started again before the message', async () => {
-    const t = await newTown();
-    const first = await api(`/api/towns/${t.townId}/mayor/messages`, { token: t.token, body: { text: 'one' } });
-    await standIn.forget(t.townId);
-    const n = (await standIn.log(t.townId)).length;
-    const res = await api(`/api/towns/${t.townId}/mayor/messages`, { token: t.token, body: { text: 'two' } });
-    expect(res.json.agentId).toBe(first.json.agentId);
-    const log = (await standIn.log(t.townId)).slice(n);
-    expect(log.map((l) => l.path)).toEqual([`/agents/${first.json.agentId}/refresh-token`, '/agents/start', `/agents/${first.json.agentId}/message`]);
-    expect(log[1]!.hasCredential).toBe(true);
+    const t = await townWithMayor();
+    await harness.loseAgent(t.mayorId);
+    const from = await lastSeq(t.townId);
+    const res = await tell(t, 'two');
+    expect(res.json).toMatchObject({ agentId: t.mayorId, delivered: true });
+    const seen = await seenSince(t.townId, from);
+    expect(seen.map((l) => l.path)).toEqual(['/agents/refresh-tokens', '/agents/start', `/agents/${t.mayorId}/message`]);
+    expect(claimsOf(await harness.token(t.mayorId)).gen).toBe(2);
   });
 
   it('a stopped mayor is revived under a new generation: its old token stays revoked', async () => {
-    const t = await newTown();
-    const first = await api(`/api/towns/${t.townId}/mayor/messages`, { token: t.token, body: { text: 'one' } });
-    const mayorId = first.json.agentId as string;
-    const oldToken = await standIn.heldToken(t.townId, mayorId);
-    await api(`/api/towns/${t.townId}/agents/${mayorId}/stop`, { token: t.token, body: {} });
-    await api(`/api/towns/${t.townId}/mayor/messages`, { token: t.token, body: { text: 'back?' } });
-    const newToken = await standIn.heldToken(t.townId, mayorId);
-    expect((await api(`/api/towns/${t.townId}/agents/${mayorId}/heartbeat`, { token: oldToken, body: {} })).json.error.code).toBe('token_revoked');
-    expect((await api(`/api/towns/${t.townId}/agents/${mayorId}/heartbeat`, { token: newToken, body: {} })).status).toBe(200);
+    const t = await townWithMayor();
+    const oldToken = await harness.token(t.mayorId);
+    await api(`/api/towns/${t.townId}/agents/${t.mayorId}/stop`, { token: t.token, body: {} });
+    await tell(t, 'back?');
+    const newToken = await harness.token(t.mayorId);
+    expect((await api(`/api/towns/${t.townId}/agents/${t.mayorId}/heartbeat`, { token: oldToken, body: {} })).json.error.code).toBe('token_revoked');
+    expect((await api(`/api/towns/${t.townId}/agents/${t.mayorId}/heartbeat`, { token: newToken, body: {} })).status).toBe(200);
   });
 
-  it('a mayor can be dispatched (e.g. with its own command): it belongs to the town, one at a time, and receives the messages', async () => {
-    const t = await newTown();
+  it('a mayor can be dispatched: it belongs to the town, one at a time, and receives the messages', async () => {
+    const t = await townWithMayor();
+    expect(claimsOf(await harness.token(t.mayorId))).toMatchObject({ agentId: t.mayorId, townId: t.townId });
+    expect(claimsOf(await harness.token(t.mayorId))).not.toHaveProperty('rigId');
     const base = `/api/towns/${t.townId}/rigs/${t.rigId}/agents`;
-    const res = await api(base, { token: t.token, body: { role: 'mayor', command: ['node', 'my-mayor.js'] } });
-    expect(res.status).toBe(201);
-    expect(res.json).toMatchObject({ role: 'mayor', status: 'working' });
-    const mayorId = res.json.id as string;
-    const claims = JSON.parse(Buffer.from((await standIn.heldToken(t.townId, mayorId)).split('.')[1]!, 'base64url').toString());
-    expect(claims).toMatchObject({ agentId: mayorId, townId: t.townId });
-    expect(claims).not.toHaveProperty('rigId');
-
     const again = await api(base, { token: t.token, body: { role: 'mayor' } });
     expect(again.status).toBe(409);
-    expect(again.json.error.code).toBe('conflict');
-    const view = (await api(`/api/towns/${t.townId}`, { token: t.token })).json;
-    expect(view.agents.filter((a: { role: string }) => a.role === 'mayor')).toHaveLength(1);
-
-    const message = await api(`/api/towns/${t.townId}/mayor/messages`, { token: t.token, body: { text: 'hi' } });
-    expect(message.json.agentId).toBe(mayorId);
-    expect((await api(`/api/towns/${t.townId}/agents/${mayorId}/stop`, { token: t.token, body: {} })).status).toBe(200);
-    const next = await api(base, { token: t.token, body: { role: 'mayor' } });
+    expect((await tell(t, 'hi')).json.agentId).toBe(t.mayorId);
+    expect((await api(`/api/towns/${t.townId}/agents/${t.mayorId}/stop`, { token: t.token, body: {} })).status).toBe(200);
+    const next = await api(base, { token: t.token, body: { role: 'mayor', command: idleCommand() } });
     expect(next.status).toBe(201);
-    expect(next.json.id).not.toBe(mayorId);
+    expect(next.json.id).not.toBe(t.mayorId);
   });
 
-  it('the control server down → 502 JSON error, nothing delivered', async () => {
-    const t = await newTown();
-    await standIn.down(t.townId, true);
-    const res = await api(`/api/towns/${t.townId}/mayor/messages`, { token: t.token, body: { text: 'x' } });
-    await standIn.down(t.townId, false);
+  it('the control server not answering → 502, and the message is kept and delivered with the next one', async () => {
+    const t = await townWithMayor();
+    await harness.fault(t.townId, { path: '.', status: 503 });
+    const res = await tell(t, 'first');
+    await harness.clear(t.townId);
     expect(res.status).toBe(502);
     expect(res.json.error.code).toBe('container_unavailable');
-    expect((await standIn.log(t.townId)).some((l) => l.path.endsWith('/message'))).toBe(false);
+    const from = await lastSeq(t.townId);
+    expect((await tell(t, 'second')).json.delivered).toBe(true);
+    expect((await seenSince(t.townId, from)).filter((s) => s.path.endsWith('/message'))).toHaveLength(2);
+  });
+});
+
+describe('the mayor conversation', () => {
+  it("lists the user's messages and the mayor's replies in order, after a cursor; a reply event is stored once", async () => {
+    const t = await townWithMayor();
+    await tell(t, 'what is up?');
+    const token = await harness.token(t.mayorId);
+    const events = [
+      { id: 'e-1', type: 'reply', text: 'all good' },
+      { id: 'e-2', type: 'output', text: 'not a reply' },
+    ];
+    const stored = await api(`/api/towns/${t.townId}/agents/${t.mayorId}/events`, { token, body: { events } });
+    expect(stored.json.accepted).toBe(2);
+    // a redelivery of the same events adds nothing
+    await api(`/api/towns/${t.townId}/agents/${t.mayorId}/events`, { token, body: { events } });
+    await tell(t, 'thanks');
+    const all = await conversation(t);
+    expect(all.map((m) => `${m.from}:${m.text}`)).toEqual(['user:what is up?', 'mayor:all good', 'user:thanks']);
+    expect(all.every((m) => /^\d{4}-\d\d-\d\dT/.test(m.at))).toBe(true);
+    expect((await conversation(t, all[0]!.id)).map((m) => m.text)).toEqual(['all good', 'thanks']);
+    const page = await api(`/api/towns/${t.townId}/mayor/messages?after=0&limit=1`, { token: t.token });
+    expect(page.json.messages).toHaveLength(1);
+    expect((await api(`/api/towns/${t.townId}/mayor/messages?after=-1`, { token: t.token })).status).toBe(400);
   });
 });

@@ -1,46 +1,51 @@
 import { env } from 'cloudflare:workers';
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import { api, dispatch, newTown, standIn } from './helpers';
 import { RETRY_BASE_MS } from '../../src/domain/refresh-policy';
+import { api, claimsOf, dispatch, forgeToken, harness, kidOf, newTown } from './helpers';
+import { TEST_SECRETS } from './secrets';
 
 const stubOf = (townId: string) => env.TOWN.getByName(townId);
 
-/**
- * Time passing, without sleeping: every live agent's scheduled refresh moves into the past,
- * and the tokens the stand-in holds age by a minute (so a new mint is strictly newer).
- */
+/** Time passing, without sleeping: every running agent's scheduled refresh moves into the past. */
 async function makeAllDue(townId: string) {
-  await standIn.get('age', townId, '&seconds=60');
   await runInDurableObject(stubOf(townId), async (_instance, state) => {
-    state.storage.sql.exec(`UPDATE agents SET next_refresh_at = 1 WHERE status IN ('starting', 'working', 'idle')`);
+    state.storage.sql.exec(`UPDATE agents SET next_refresh_at = 1 WHERE status IN ('working', 'idle')`);
   });
 }
 
 async function townAgents(t: { townId: string; token: string }) {
-  return (await api(`/api/towns/${t.townId}`, { token: t.token })).json.agents as Array<{ id: string; status: string; refreshCount: number; tokenExpiresAt: string; refreshFailures: number; nextRefreshAt: string | null }>;
+  return (await api(`/api/towns/${t.townId}`, { token: t.token })).json.agents as Array<{ id: string; status: string; tokenGen: number; refreshCount: number; tokenExpiresAt: string; refreshFailures: number; nextRefreshAt: string | null }>;
+}
+
+const heartbeat = (townId: string, agentId: string, token: string) => api(`/api/towns/${townId}/agents/${agentId}/heartbeat`, { token, body: {} });
+
+/** Requests the Worker made to the control server after `from`. */
+async function seenSince(townId: string, from: number) {
+  return (await harness.seen(townId)).filter((s) => s.seq > from);
+}
+
+async function lastSeq(townId: string) {
+  return (await harness.seen(townId)).at(-1)?.seq ?? 0;
 }
 
 describe('the refresh alarm', () => {
-  it('refreshes every live agent in ONE request to the control server', async () => {
+  it('refreshes every running agent in ONE request to the control server, which writes each its own token', async () => {
     const t = await newTown();
     const ids = [await dispatch(t), await dispatch(t), await dispatch(t, 'refinery')];
-    const before = await Promise.all(ids.map((id) => standIn.heldToken(t.townId, id)));
+    const before = await Promise.all(ids.map((id) => harness.token(id)));
     await makeAllDue(t.townId);
-    const logBefore = (await standIn.log(t.townId)).length;
+    const from = await lastSeq(t.townId);
 
     expect(await runDurableObjectAlarm(stubOf(t.townId))).toBe(true);
 
-    const pass = (await standIn.log(t.townId)).slice(logBefore);
+    const pass = await seenSince(t.townId, from);
     expect(pass.map((l) => l.path)).toEqual(['/agents/refresh-tokens']);
     expect(pass[0]!.agentIds.sort()).toEqual([...ids].sort());
-    const after = await Promise.all(ids.map((id) => standIn.heldToken(t.townId, id)));
-    after.forEach((token, i) => expect(token).not.toBe(before[i]));
+    const after = await Promise.all(ids.map((id) => harness.token(id)));
+    after.forEach((token, i) => expect(claimsOf(token).jti).not.toBe(claimsOf(before[i]!).jti));
     for (const a of await townAgents(t)) expect(a.refreshCount).toBe(1);
-    // each new token works for its own agent
-    for (const [i, id] of ids.entries()) {
-      expect((await api(`/api/towns/${t.townId}/agents/${id}/heartbeat`, { token: after[i], body: {} })).status).toBe(200);
-    }
+    for (const [i, id] of ids.entries()) expect((await heartbeat(t.townId, id, after[i]!)).status).toBe(200);
   });
 
   it('is safe to run twice: a second pass finds nothing due and pushes nothing', async () => {
@@ -48,10 +53,10 @@ describe('the refresh alarm', () => {
     await dispatch(t);
     await makeAllDue(t.townId);
     await runDurableObjectAlarm(stubOf(t.townId));
-    const n = (await standIn.log(t.townId)).length;
+    const from = await lastSeq(t.townId);
     await runInDurableObject(stubOf(t.townId), (_i, state) => state.storage.setAlarm(Date.now() + 60_000));
     await runDurableObjectAlarm(stubOf(t.townId));
-    expect((await standIn.log(t.townId)).length).toBe(n);
+    expect(await seenSince(t.townId, from)).toEqual([]);
     const alarm = await runInDurableObject(stubOf(t.townId), (_i, state) => state.storage.getAlarm());
     expect(alarm).toBeGreaterThan(Date.now() + 60_000);
   });
@@ -78,18 +83,18 @@ describe('the refresh alarm', () => {
 });
 
 describe('stop revokes', () => {
-  it('a token minted before stop is refused after it (token_revoked)', async () => {
+  it('a token minted before stop is refused after it (token_revoked, agentEnded), and the container ends the process', async () => {
     const t = await newTown();
     const id = await dispatch(t);
-    const token = await standIn.heldToken(t.townId, id);
-    expect((await api(`/api/towns/${t.townId}/agents/${id}/heartbeat`, { token, body: {} })).status).toBe(200);
+    const token = await harness.token(id);
+    expect((await heartbeat(t.townId, id, token)).status).toBe(200);
     const stop = await api(`/api/towns/${t.townId}/agents/${id}/stop`, { token: t.token, body: {} });
     expect(stop.json.status).toBe('stopped');
-    const res = await api(`/api/towns/${t.townId}/agents/${id}/heartbeat`, { token, body: {} });
+    const res = await heartbeat(t.townId, id, token);
     expect(res.status).toBe(401);
-    expect(res.json.error.code).toBe('token_revoked');
+    expect(res.json.error).toMatchObject({ code: 'token_revoked', agentEnded: true });
     expect((await api(`/api/towns/${t.townId}/agents/${id}/tools/gt_status`, { token, body: {} })).json.error.code).toBe('token_revoked');
-    expect((await standIn.log(t.townId)).some((l) => l.path === `/agents/${id}/stop`)).toBe(true);
+    expect((await harness.containerAgents(t.townId)).map((a) => a.agentId)).not.toContain(id);
   });
 });
 
@@ -98,14 +103,14 @@ describe('one token per agent', () => {
     const t = await newTown();
     const a = await dispatch(t);
     const b = await dispatch(t);
-    const bToken = await standIn.heldToken(t.townId, b);
+    const bToken = await harness.token(b);
     const refreshed = await api(`/api/towns/${t.townId}/refresh-tokens`, { token: t.token, body: {} });
     expect(refreshed.status).toBe(200);
     expect(refreshed.json.refreshed).toBe(2);
-    const aToken = await standIn.heldToken(t.townId, a);
-    expect((await api(`/api/towns/${t.townId}/agents/${b}/heartbeat`, { token: bToken, body: {} })).status).toBe(200);
-    expect((await api(`/api/towns/${t.townId}/agents/${a}/heartbeat`, { token: aToken, body: {} })).status).toBe(200);
-    expect((await api(`/api/towns/${t.townId}/agents/${b}/heartbeat`, { token: aToken, body: {} })).status).toBe(403);
+    const aToken = await harness.token(a);
+    expect((await heartbeat(t.townId, b, bToken)).status).toBe(200);
+    expect((await heartbeat(t.townId, a, aToken)).status).toBe(200);
+    expect((await heartbeat(t.townId, b, aToken)).status).toBe(403);
   });
 });
 
@@ -113,9 +118,9 @@ describe('a failed push', () => {
   it('keeps the old token working, retries with backoff, lands, and the alarm stays armed across eviction', async () => {
     const t = await newTown();
     const id = await dispatch(t);
-    const oldToken = await standIn.heldToken(t.townId, id);
+    const oldToken = await harness.token(id);
     await makeAllDue(t.townId);
-    await standIn.failPushes(t.townId, 2); // fail both the batch and the fallback
+    await harness.fault(t.townId, { path: '^/agents/refresh-tokens$', status: 503, count: 1 });
     const before = Date.now();
     await runDurableObjectAlarm(stubOf(t.townId));
     const after = Date.now();
@@ -127,56 +132,58 @@ describe('a failed push', () => {
     const retryAt = Date.parse(agent!.nextRefreshAt!);
     expect(retryAt).toBeGreaterThanOrEqual(before + RETRY_BASE_MS / 2);
     expect(retryAt).toBeLessThanOrEqual(after + RETRY_BASE_MS);
-    expect(await standIn.heldToken(t.townId, id)).toBe(oldToken);
-    expect((await api(`/api/towns/${t.townId}/agents/${id}/heartbeat`, { token: oldToken, body: {} })).status).toBe(200);
+    expect(await harness.token(id)).toBe(oldToken);
+    expect((await heartbeat(t.townId, id, oldToken)).status).toBe(200);
     const alarm = await runInDurableObject(stubOf(t.townId), (_i, state) => state.storage.getAlarm());
-    expect(alarm).toBe(Date.parse(agent!.nextRefreshAt!));
+    expect(alarm).toBe(retryAt);
 
     // Push the retry out of reach of the real clock, then evict: nothing may be lost.
     const retryAtMs = Date.now() + 600_000;
     await runInDurableObject(stubOf(t.townId), async (_i, state) => {
-      state.storage.sql.exec(`UPDATE agents SET next_refresh_at = ?, stall_check_at = ?`, retryAtMs, retryAtMs);
+      state.storage.sql.exec(`UPDATE agents SET next_refresh_at = ?`, retryAtMs);
+      state.storage.sql.exec(`UPDATE meta SET value = ? WHERE key = 'next_reconcile_at'`, retryAtMs + 1);
       await state.storage.setAlarm(retryAtMs);
     });
     await evictDurableObject(stubOf(t.townId));
-    const alarmAfterEviction = await runInDurableObject(stubOf(t.townId), (_i, state) => state.storage.getAlarm());
-    expect(alarmAfterEviction).toBe(retryAtMs);
+    expect(await runInDurableObject(stubOf(t.townId), (_i, state) => state.storage.getAlarm())).toBe(retryAtMs);
     [agent] = await townAgents(t);
     expect(agent!.refreshFailures).toBe(1);
-    expect(Date.parse(agent!.nextRefreshAt!)).toBe(retryAtMs);
 
     await makeAllDue(t.townId);
     await runDurableObjectAlarm(stubOf(t.townId));
     [agent] = await townAgents(t);
     expect(agent!.refreshFailures).toBe(0);
     expect(agent!.refreshCount).toBe(1);
-    const newToken = await standIn.heldToken(t.townId, id);
+    const newToken = await harness.token(id);
     expect(newToken).not.toBe(oldToken);
-    expect((await api(`/api/towns/${t.townId}/agents/${id}/heartbeat`, { token: newToken, body: {} })).status).toBe(200);
+    expect((await heartbeat(t.townId, id, newToken)).status).toBe(200);
   });
 
-  it('falls back to one request per agent when the batched push fails', async () => {
+  it('the batch route missing (404) → one request per agent', async () => {
     const t = await newTown();
     const ids = [await dispatch(t), await dispatch(t)];
     await makeAllDue(t.townId);
-    await standIn.failPushes(t.townId, 1);
-    const n = (await standIn.log(t.townId)).length;
+    await harness.fault(t.townId, { path: '^/agents/refresh-tokens$', status: 404, count: 1 });
+    const from = await lastSeq(t.townId);
     await runDurableObjectAlarm(stubOf(t.townId));
-    const pass = (await standIn.log(t.townId)).slice(n);
+    const pass = await seenSince(t.townId, from);
     expect(pass.map((l) => l.path).sort()).toEqual(['/agents/refresh-tokens', ...ids.map((id) => `/agents/${id}/refresh-token`)].sort());
     for (const a of await townAgents(t)) expect(a.refreshCount).toBe(1);
   });
 
-  it('restarts agents the container lost (it restarted) with fresh tokens and a new credential', async () => {
+  it('a batch that gets no answer (a hung or cut connection) is NOT repeated per agent: one request, retries scheduled', async () => {
     const t = await newTown();
-    const id = await dispatch(t);
-    const credBefore = await standIn.credential(t.townId);
-    await standIn.forget(t.townId);
+    await dispatch(t);
+    await dispatch(t);
     await makeAllDue(t.townId);
+    await harness.fault(t.townId, { path: '^/agents/refresh-tokens$', kind: 'drop', count: 1 });
+    const from = await lastSeq(t.townId);
     await runDurableObjectAlarm(stubOf(t.townId));
-    const token = await standIn.heldToken(t.townId, id);
-    expect((await api(`/api/towns/${t.townId}/agents/${id}/heartbeat`, { token, body: {} })).status).toBe(200);
-    expect(await standIn.credential(t.townId)).not.toBe(credBefore);
+    expect((await seenSince(t.townId, from)).map((l) => l.path)).toEqual(['/agents/refresh-tokens']);
+    for (const a of await townAgents(t)) {
+      expect(a.refreshFailures).toBe(1);
+      expect(a.refreshCount).toBe(0);
+    }
   });
 
   it('an alarm pass that throws still re-arms, with a stored failure count', async () => {
@@ -196,24 +203,60 @@ describe('a failed push', () => {
     });
     expect(failures).toBe(1);
     expect(alarm).not.toBeNull();
-    // the due agents are retried soon, after the first backoff step (1 s from the failed pass), not in a hot loop
+    // retried after the first backoff step (1 s from the failed pass), not in a hot loop
     expect(alarm!).toBeGreaterThanOrEqual(before + 1_000);
     expect(alarm!).toBeLessThanOrEqual(after + 1_000);
   });
 });
+
+describe('a 409 from the container', () => {
+  it('holding a token the TownDO did not mint (a higher generation) → a new generation supersedes it, pushed at once', async () => {
+    const t = await newTown();
+    const id = await dispatch(t);
+    // someone holding the control secret pushed a token claiming generation 99
+    const now = Math.floor(Date.now() / 1000);
+    const foreign = await forgeToken({ kid: await kidOf(TEST_SECRETS.GASTOWN_JWT_SECRET), claims: { sub: id, agentId: id, townId: t.townId, rigId: t.rigId, userId: 'test-client', gen: 99, iat: now, exp: now + 30_000 } });
+    const direct = await pushDirect(id, foreign);
+    expect(direct).toBe(200);
+
+    await makeAllDue(t.townId);
+    await runDurableObjectAlarm(stubOf(t.townId));
+    const [agent] = await townAgents(t);
+    expect(agent!.tokenGen).toBe(100);
+    expect(agent!.refreshCount).toBe(1);
+    const held = await harness.token(id);
+    expect(claimsOf(held).gen).toBe(100);
+    expect((await heartbeat(t.townId, id, held)).status).toBe(200);
+    // the forged generation was never the TownDO's: it stays refused
+    expect((await heartbeat(t.townId, id, foreign)).json.error.code).toBe('token_revoked');
+  });
+});
+
+/** Pushes a token to the real control server as the Worker would (with the control secret), past the proxy. */
+async function pushDirect(agentId: string, token: string): Promise<number> {
+  const res = await fetch(harness.url(`/agents/${encodeURIComponent(agentId)}/refresh-token`), {
+    method: 'POST',
+    headers: { authorization: `Bearer ${TEST_SECRETS.CONTAINER_CONTROL_SECRET}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ token }),
+  });
+  await res.body?.cancel();
+  return res.status;
+}
 
 describe('a lost alarm', () => {
   it('is re-armed by the next heartbeat of a live agent', async () => {
     const t = await newTown();
     const id = await dispatch(t);
     await runInDurableObject(stubOf(t.townId), (_i, state) => state.storage.deleteAlarm());
-    const token = await standIn.heldToken(t.townId, id);
-    expect((await api(`/api/towns/${t.townId}/agents/${id}/heartbeat`, { token, body: {} })).status).toBe(200);
+    const token = await harness.token(id);
+    expect((await heartbeat(t.townId, id, token)).status).toBe(200);
     const { alarm, due } = await runInDurableObject(stubOf(t.townId), async (_i, state) => ({
       alarm: await state.storage.getAlarm(),
-      due: state.storage.sql.exec<{ at: number }>(`SELECT MIN(next_refresh_at, stall_check_at) AS at FROM agents`).one().at,
+      due: Math.min(
+        state.storage.sql.exec<{ at: number }>(`SELECT MIN(next_refresh_at) AS at FROM agents`).one().at,
+        state.storage.sql.exec<{ at: number }>(`SELECT value AS at FROM meta WHERE key = 'next_reconcile_at'`).one().at,
+      ),
     }));
-    // the earlier of its refresh and its stall check (a stall window after this heartbeat)
     expect(alarm).toBe(due);
     expect(alarm).toBeGreaterThan(Date.now());
   });

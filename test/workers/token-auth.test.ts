@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { api, dispatch, forgeToken, kidOf, newTown, standIn } from './helpers';
+import { api, dispatch, forgeToken, kidOf, newTown, harness } from './helpers';
 import { TEST_SECRETS } from './secrets';
 
 /** The agent middleware against a table of bad tokens: each is a 401 with a code, or a 403. */
@@ -20,7 +20,7 @@ describe('agent token verification', () => {
   });
 
   it('accepts the token the TownDO minted', async () => {
-    const res = await api(path(), { token: await standIn.heldToken(t.townId, agentId), body: {} });
+    const res = await api(path(), { token: await harness.token(agentId), body: {} });
     expect(res.status).toBe(200);
   });
 
@@ -76,7 +76,7 @@ describe('agent token verification', () => {
 
   it("another agent's valid token → 403", async () => {
     const other = await dispatch(t);
-    const token = await standIn.heldToken(t.townId, other);
+    const token = await harness.token(other);
     const res = await api(path(), { token, body: {} });
     expect(res.status).toBe(403);
     expect(res.json.error.code).toBe('forbidden');
@@ -85,7 +85,7 @@ describe('agent token verification', () => {
   it("another town's valid token → 403", async () => {
     const t2 = await newTown();
     const other = await dispatch(t2);
-    const token = await standIn.heldToken(t2.townId, other);
+    const token = await harness.token(other);
     const res = await api(`/api/towns/${t.townId}/agents/${other}/heartbeat`, { token, body: {} });
     expect(res.status).toBe(403);
   });
@@ -113,7 +113,7 @@ describe('user auth', () => {
   it("hides another user's town and agent tokens are not user tokens", async () => {
     const t = await newTown();
     const agentId = await dispatch(t);
-    const agentToken = await standIn.heldToken(t.townId, agentId);
+    const agentToken = await harness.token(agentId);
     const res = await api(`/api/towns/${t.townId}`, { token: agentToken });
     expect(res.status).toBe(401);
     const view = await api(`/api/towns/${t.townId}`, { token: t.token });

@@ -1,15 +1,24 @@
+import { env } from 'cloudflare:workers';
+import { runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import { api, newTown, standIn } from './helpers';
+import { api, dispatch, harness, idleCommand, newTown } from './helpers';
 
 async function tool(t: { townId: string }, agentId: string, name: string, args: object = {}) {
-  const token = await standIn.heldToken(t.townId, agentId);
+  const token = await harness.token(agentId);
   return api(`/api/towns/${t.townId}/agents/${agentId}/tools/${name}`, { token, body: args });
+}
+
+/** A town whose default runtime's agents are idle processes the test speaks for. */
+async function idleTown() {
+  const t = await newTown();
+  const mayorId = await dispatch(t, 'mayor');
+  return { ...t, mayorId };
 }
 
 describe('beads through mayor, polecat and refinery', () => {
   it('bead create → sling → polecat gt_done → refinery mail → review-complete closes it', async () => {
-    const t = await newTown();
-    const mayorId = (await api(`/api/towns/${t.townId}/mayor/messages`, { token: t.token, body: { text: 'build it' } })).json.agentId;
+    const t = await idleTown();
+    const mayorId = t.mayorId;
     const bead = (await tool(t, mayorId, 'gt_bead_create', { title: 'Build it', rigId: t.rigId })).json.bead;
     expect(bead.status).toBe('open');
 
@@ -31,10 +40,12 @@ describe('beads through mayor, polecat and refinery', () => {
 
     const mail = (await tool(t, refinery.id, 'gt_mail_check')).json.mail;
     expect(mail).toHaveLength(1);
-    expect(mail[0]).toMatchObject({ from: polecatId, subject: 'review', beadId: bead.id });
+    expect(mail[0]).toMatchObject({ from: polecatId, subject: 'review', beadId: bead.id, deliveries: 1 });
+    // leased: not handed out again at once; acknowledged: never again
     expect((await tool(t, refinery.id, 'gt_mail_check')).json.mail).toEqual([]);
+    expect((await tool(t, refinery.id, 'gt_mail_check', { ack: [mail[0].id] })).json).toMatchObject({ acked: 1, mail: [] });
 
-    const token = await standIn.heldToken(t.townId, refinery.id);
+    const token = await harness.token(refinery.id);
     const review = await api(`/api/towns/${t.townId}/agents/${refinery.id}/review-complete`, { token, body: { beadId: bead.id, outcome: 'merged' } });
     expect(review.json.bead.status).toBe('closed');
     const again = await api(`/api/towns/${t.townId}/agents/${refinery.id}/review-complete`, { token, body: { beadId: bead.id, outcome: 'merged' } });
@@ -48,16 +59,18 @@ describe('beads through mayor, polecat and refinery', () => {
     expect(bead).toMatchObject({ createdAt: isoTime, updatedAt: isoTime });
     expect(mail[0]).toMatchObject({ sentAt: isoTime });
 
-    const polecatToken = await standIn.heldToken(t.townId, polecatId);
+    const polecatToken = await harness.token(polecatId);
     const completed = await api(`/api/towns/${t.townId}/agents/${polecatId}/completed`, { token: polecatToken, body: { status: 'completed', summary: 'ok' } });
     expect(completed.json).toMatchObject({ status: 'exited', duplicate: false });
-    const repeat = await api(`/api/towns/${t.townId}/agents/${polecatId}/completed`, { token: polecatToken, body: { status: 'completed' } });
-    expect(repeat.json.duplicate).toBe(true);
+    // completion revokes its tokens at once: an exited agent has no tool access left
+    const afterExit = await api(`/api/towns/${t.townId}/agents/${polecatId}/tools/gt_bead_create`, { token: polecatToken, body: { title: 'sneaky' } });
+    expect(afterExit.status).toBe(401);
+    expect(afterExit.json.error).toMatchObject({ code: 'token_revoked', agentEnded: true });
   });
 
   it('mail between agents by role name', async () => {
-    const t = await newTown();
-    const mayorId = (await api(`/api/towns/${t.townId}/mayor/messages`, { token: t.token, body: { text: 'hi' } })).json.agentId;
+    const t = await idleTown();
+    const mayorId = t.mayorId;
     const sent = await tool(t, mayorId, 'gt_mail_send', { to: 'mayor', body: 'note to self' });
     expect(sent.json.to).toBe(mayorId);
     expect((await tool(t, mayorId, 'gt_mail_check')).json.mail[0].body).toBe('note to self');
@@ -73,7 +86,7 @@ describe('town events over SSE', () => {
       const { exports } = await import('cloudflare:workers');
       const controller = new AbortController();
       const res = await exports.default.fetch(
-        new Request(`http://gastown.test/api/towns/${t.townId}/events`, {
+        new Request(`http://127.0.0.1:9/api/towns/${t.townId}/events`, {
           headers: { authorization: `Bearer ${t.token}`, ...(lastId ? { 'last-event-id': lastId } : {}) },
           signal: controller.signal,
         }),
@@ -98,16 +111,17 @@ describe('town events over SSE', () => {
   });
 
   it('a client reconnecting far behind gets every event since its Last-Event-ID, then live ones, with no gap', async () => {
-    const t = await newTown();
-    const mayorId = (await api(`/api/towns/${t.townId}/mayor/messages`, { token: t.token, body: { text: 'hi' } })).json.agentId;
+    const t = await idleTown();
+    const mayorId = t.mayorId;
     const beads = 1_200;
-    for (let i = 0; i < beads; i += 50) {
-      await Promise.all(Array.from({ length: 50 }, (_, j) => tool(t, mayorId, 'gt_bead_create', { title: `bead ${i + j}`, rigId: t.rigId })));
-    }
+    // the backlog: 1,200 retained events, written as the town writes them
+    await runInDurableObject(env.TOWN.getByName(t.townId), (_i, state) => {
+      for (let i = 0; i < beads; i++) state.storage.sql.exec(`INSERT INTO town_events (type, data, at) VALUES ('bead.created', ?, ?)`, JSON.stringify({ title: `bead ${i}` }), Date.now());
+    });
     const { exports } = await import('cloudflare:workers');
     const controller = new AbortController();
     const res = await exports.default.fetch(
-      new Request(`http://gastown.test/api/towns/${t.townId}/events`, { headers: { authorization: `Bearer ${t.token}`, 'last-event-id': '1' }, signal: controller.signal }),
+      new Request(`http://127.0.0.1:9/api/towns/${t.townId}/events`, { headers: { authorization: `Bearer ${t.token}`, 'last-event-id': '1' }, signal: controller.signal }),
     );
     const reader = res.body!.getReader();
     // read until the live event arrives; a stream that stops short fails the test in 10 s rather than hanging
@@ -130,5 +144,25 @@ describe('town events over SSE', () => {
     expect(ids).toEqual(Array.from({ length: ids.length }, (_, i) => i + 2));
     expect(text.match(/^event: bead\.created$/gm)).toHaveLength(beads + 1);
     expect(text).toContain('"title":"marker"');
+  });
+
+  it('a client behind the retention window is told so with a gap frame, then gets what is retained', async () => {
+    const t = await idleTown();
+    await runInDurableObject(env.TOWN.getByName(t.townId), (_i, state) => {
+      for (let i = 0; i < 10; i++) state.storage.sql.exec(`INSERT INTO town_events (type, data, at) VALUES ('bead.created', '{}', ?)`, Date.now());
+      // what the retention trim does to old events
+      state.storage.sql.exec(`DELETE FROM town_events WHERE id <= 5`);
+    });
+    const { exports } = await import('cloudflare:workers');
+    const controller = new AbortController();
+    const res = await exports.default.fetch(
+      new Request(`http://127.0.0.1:9/api/towns/${t.townId}/events`, { headers: { authorization: `Bearer ${t.token}`, 'last-event-id': '2' }, signal: controller.signal }),
+    );
+    const reader = res.body!.getReader();
+    const { value } = await reader.read();
+    controller.abort();
+    await reader.cancel().catch(() => {});
+    const text = new TextDecoder().decode(value);
+    expect(text).toMatch(/^retry: 2000\n\nevent: gap\ndata: \{"after":2,"oldest":6\}\n\nid: 6\n/);
   });
 });

@@ -3,6 +3,8 @@
  * traffic through the real plugin client. Behaviour by GASTOWN_ROLE:
  *  - mayor: replies to each message; "status" → a gt_status summary; anything else is
  *    filed as a bead and slung to a polecat. Polls gt_mail_check and reports each mail.
+ *    Mail is handled once per id (the Worker delivers it again until acknowledged) and
+ *    acknowledged with `ack` on the next gt_mail_check.
  *  - polecat: gt_prime, GASTOWN_POLECAT_STEPS steps (each a gt_status call), gt_done, exit 0.
  *  - refinery: polls gt_mail_check; each review request becomes a review-complete line,
  *    which the control server delivers as the review callback.
@@ -14,6 +16,10 @@ import { createInterface } from 'node:readline';
 import { GastownCallError, createGastownClient } from '../../plugin/gastown-client.ts';
 
 const MAX_FATAL_IN_A_ROW = 5;
+/** Most ids one gt_mail_check acknowledges (its schema's bound). */
+const MAX_ACK = 100;
+/** Mail ids remembered as handled: a redelivery of any of them is not handled again. */
+const REMEMBERED_MAIL = 10_000;
 
 const role = process.env.GASTOWN_ROLE ?? 'polecat';
 const stepMs = Number(process.env.GASTOWN_AGENT_STEP_MS ?? 1000);
@@ -54,11 +60,29 @@ async function tool<T = unknown>(name: string, args: Record<string, unknown> = {
   }
 }
 
-/** Polls the mailbox until stdin closes, one poll at a time. */
+/** Ids handled (oldest first), and those not yet acknowledged to the Worker. */
+const handledMail = new Set<string>();
+const unacked = new Set<string>();
+
+/**
+ * Polls the mailbox until stdin closes, one poll at a time. Each mail is handled once
+ * (redeliveries of an id already handled are skipped) and acknowledged on the next poll;
+ * a poll that fails acknowledges the same ids again on the one after.
+ */
 async function pollMail(onMail: (mail: Mail) => void): Promise<void> {
   while (stdinOpen) {
-    const result = await tool<{ mail: Mail[] }>('gt_mail_check');
-    for (const mail of result?.mail ?? []) onMail(mail);
+    const ack = [...unacked].slice(0, MAX_ACK);
+    const result = await tool<{ mail: Mail[] }>('gt_mail_check', ack.length > 0 ? { ack } : {});
+    if (result) for (const id of ack) unacked.delete(id);
+    for (const mail of result?.mail ?? []) {
+      if (typeof mail?.id !== 'string') continue;
+      if (!handledMail.has(mail.id)) {
+        handledMail.add(mail.id);
+        if (handledMail.size > REMEMBERED_MAIL) handledMail.delete(handledMail.values().next().value!);
+        onMail(mail);
+      }
+      unacked.add(mail.id);
+    }
     await sleep(pollMs);
   }
 }

@@ -4,6 +4,8 @@ export interface TokenClaims {
   townId: string;
   iat: number;
   exp: number;
+  /** The agent's token generation in the TownDO; absent in tokens a harness minted (ordered as 0). */
+  gen?: number;
   jti?: string;
 }
 
@@ -17,7 +19,15 @@ export function decodeClaims(token: unknown): TokenClaims | null {
     const agentId = typeof payload.agentId === 'string' ? payload.agentId : payload.sub;
     if (typeof agentId !== 'string' || typeof payload.townId !== 'string') return null;
     if (typeof payload.iat !== 'number' || typeof payload.exp !== 'number') return null;
-    return { agentId, townId: payload.townId, iat: payload.iat, exp: payload.exp, jti: typeof payload.jti === 'string' ? payload.jti : undefined };
+    if (payload.gen !== undefined && (typeof payload.gen !== 'number' || !Number.isFinite(payload.gen))) return null;
+    return {
+      agentId,
+      townId: payload.townId,
+      iat: payload.iat,
+      exp: payload.exp,
+      gen: payload.gen as number | undefined,
+      jti: typeof payload.jti === 'string' ? payload.jti : undefined,
+    };
   } catch {
     return null;
   }

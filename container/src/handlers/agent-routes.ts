@@ -41,16 +41,18 @@ export function agentRoutes(agents: AgentService) {
       case 404:
         return { agentId, status: 404, error: { code: 'not_found', message: 'unknown agent' } };
       default:
-        return { agentId, status: 409, error: { code: 'conflict', message: 'older than the token held' } };
+        return { agentId, status: 409, error: { code: 'conflict', message: 'older than the token held' }, held: result.held };
     }
   };
 
   return new Hono()
-    .get('/', (c) => c.json(agents.list()))
+    .get('/', (c) => c.json(agents.list(c.req.query('townId'))))
     .post('/start', async (c) => {
+      if (agents.shuttingDown) throw new ControlError('shutting_down', 'the control server is shutting down');
       const req = parseStart(await readJsonObject(c));
       const result = agents.start(req);
-      if (result.status === 400) throw new ControlError('bad_request', result.error ?? 'bad start request');
+      if (result.status === 400) throw new ControlError('bad_request', result.error);
+      if (result.status === 503) throw new ControlError(result.code, result.error);
       return c.json({ agentId: result.agentId, pid: result.pid, status: 'running', hasCredential: agents.reminter.hasCredential(req.townId) }, result.status);
     })
     .post('/refresh-tokens', async (c) => {
@@ -65,8 +67,8 @@ export function agentRoutes(agents: AgentService) {
     })
     .post('/:id/refresh-token', async (c) => {
       const { token } = await readJsonObject(c);
-      const result = refreshOne(c.req.param('id'), token);
-      return c.json(result.status === 200 ? { agentId: result.agentId, expiresAt: result.expiresAt } : { error: result.error }, result.status as 200);
+      const { agentId, status, ...rest } = refreshOne(c.req.param('id'), token);
+      return c.json(status === 200 ? { agentId, ...rest } : rest, status as 200);
     })
     .post('/:id/message', async (c) => {
       const id = c.req.param('id');

@@ -2,7 +2,17 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Context } from 'hono';
 
 /** Error codes of the control server, with their statuses. */
-export const CONTROL_STATUS = { bad_request: 400, unauthorized: 401, not_found: 404, conflict: 409, too_large: 413, internal: 500, remint_failed: 502 } as const;
+export const CONTROL_STATUS = {
+  bad_request: 400,
+  unauthorized: 401,
+  not_found: 404,
+  conflict: 409,
+  too_large: 413,
+  internal: 500,
+  remint_failed: 502,
+  shutting_down: 503,
+  no_capacity: 503,
+} as const;
 export type ControlErrorCode = keyof typeof CONTROL_STATUS;
 
 /** A failure rendered as `{error: {code, message}}`. Messages never carry a token or secret. */

@@ -1,13 +1,18 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdirSync, renameSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { AgentDirs, type AgentFolders } from './agent-dirs.ts';
+import type { FileOwner } from './atomic-file.ts';
+import { findProcesses, processStartTime, signalAll } from './proc.ts';
+import { ProcessRecords } from './process-records.ts';
+import { UidPool } from './uid-pool.ts';
 
 /** Longest output line turned into an event; longer ones are cut. */
 export const MAX_LINE_CHARS = 16_000;
-const KILL_GRACE_MS = 2_000;
+/** From SIGTERM to SIGKILL. */
+export const KILL_GRACE_MS = 2_000;
 const STDIO_DRAIN_MS = 2_000;
+/** After SIGKILL, how long to wait for the processes to be gone before giving up on their uid. */
+const GONE_AFTER_KILL_MS = 5_000;
+const POLL_MS = 20;
 
 /** What a started process reports. */
 export interface ProcessHooks {
@@ -16,81 +21,146 @@ export interface ProcessHooks {
   onExit(code: number | null, signal: NodeJS.Signals | null): void;
 }
 
+/** Who an agent runs as, and where: handed to `prepare` before the spawn. */
+export interface AgentIdentity extends AgentFolders {
+  /** The agent's own uid and gid; null when agents are not isolated (they run as this server). */
+  owner: FileOwner | null;
+}
+
 /** A running agent process. */
 export interface AgentProcess {
   pid: number;
+  owner: FileOwner | null;
   /** Writes one line to stdin; false once the process has exited or closed stdin. */
   send(line: string): boolean;
-  /** Ends the whole process tree: SIGTERM to the group, SIGKILL after a grace period. */
+  /** Ends everything the agent runs: SIGTERM, SIGKILL after KILL_GRACE_MS; resolves once it is all gone. */
   kill(): Promise<void>;
 }
 
+/** No uid is left for another agent. */
+export class NoUidError extends Error {}
+
 /**
- * Runs agents as real child processes, each in its own working directory and process
- * group (so stop ends the whole tree), argv spawned without a shell. stdout and stderr
- * are split into lines (each cut at MAX_LINE_CHARS); a process that cannot be spawned
- * reports an exit with code 127. When a process ends, its working directory goes too
- * (unless a new process of the same agent holds it already): disk does not grow with
- * every agent a long-lived container has run.
+ * Runs agents as real child processes, argv spawned without a shell, each in a process
+ * group of its own with its own folders. When this server is root (`isolated`), each agent
+ * also runs under a uid of its own from a pool, taken back only once every process of that
+ * uid is gone. When the agent's main process exits, what it leaves behind (its group; when
+ * isolated, anything of its uid) gets SIGTERM, then SIGKILL after the grace period.
+ * stdout and stderr are split into lines (each cut at MAX_LINE_CHARS); a process that
+ * cannot be spawned reports an exit with code 127. Each running agent is recorded on disk
+ * (pid, start time, group, uid) until its processes are gone.
  */
 export class ProcessManager {
-  readonly #workRoot: string;
+  readonly isolated: boolean;
+  readonly dirs: AgentDirs;
+  readonly records: ProcessRecords;
+  readonly #uids = new UidPool();
   readonly #children = new Map<string, ChildProcess>();
-  #removing = 0;
 
-  constructor(stateDir: string) {
-    this.#workRoot = join(stateDir, 'work');
-    mkdirSync(this.#workRoot, { recursive: true });
+  constructor(stateDir: string, isolated: boolean) {
+    this.isolated = isolated;
+    this.dirs = new AgentDirs(stateDir, isolated);
+    this.records = new ProcessRecords(stateDir);
   }
 
   get size(): number {
     return this.#children.size;
   }
 
-  /** Working directories of ended processes still being deleted. */
+  /** Agent folders still being deleted. */
   get removing(): number {
-    return this.#removing;
+    return this.dirs.removing;
   }
 
-  /** Working directory of an agent. */
+  /** Uids held by agents (running, or ending). */
+  get uidsHeld(): number {
+    return this.#uids.held;
+  }
+
   workDirOf(agentId: string): string {
-    return join(this.#workRoot, encodeURIComponent(agentId));
+    return this.dirs.workDirOf(agentId);
   }
 
-  start(agentId: string, command: readonly string[], env: NodeJS.ProcessEnv, hooks: ProcessHooks): AgentProcess {
-    const cwd = this.workDirOf(agentId);
-    mkdirSync(cwd, { recursive: true });
-    const child = spawn(command[0]!, command.slice(1), { cwd, env, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+  /** At boot: ends what a previous server left running, clears the agent folders. Returns how many agents were ended. */
+  recover(): number {
+    const ended = this.records.reapLeftovers();
+    this.dirs.clear();
+    return ended;
+  }
+
+  /**
+   * Spawns an agent. `prepare` gets its identity (uid, folders) before the spawn and
+   * returns its environment. Throws NoUidError when the pool is exhausted, and what spawn
+   * throws for arguments it cannot pass; nothing stays held then.
+   */
+  start(agentId: string, command: readonly string[], prepare: (identity: AgentIdentity) => NodeJS.ProcessEnv, hooks: ProcessHooks): AgentProcess {
+    let owner: FileOwner | null = null;
+    if (this.isolated) {
+      const uid = this.#uids.allocate();
+      if (uid === null) throw new NoUidError('no uid left for another agent');
+      owner = { uid, gid: uid };
+    }
+    let child: ChildProcess;
+    try {
+      const folders = this.dirs.create(agentId, owner);
+      const env = prepare({ ...folders, owner });
+      child = spawn(command[0]!, command.slice(1), { cwd: folders.cwd, env, stdio: ['pipe', 'pipe', 'pipe'], detached: true, ...(owner ?? {}) });
+    } catch (err) {
+      void this.dirs.remove(agentId);
+      if (owner) this.#uids.release(owner.uid);
+      throw err;
+    }
     this.#children.set(agentId, child);
+    const pid = child.pid ?? -1;
+    try {
+      if (pid > 0) this.records.write({ agentId, pid, pgid: pid, startTime: processStartTime(pid) ?? '', uid: owner?.uid ?? null });
+    } catch (err) {
+      console.error(JSON.stringify({ msg: 'process record not written: a restarted server could not end this agent', agentId, code: (err as NodeJS.ErrnoException).code }));
+    }
     splitLines(child.stdout!, hooks.onStdoutLine);
     splitLines(child.stderr!, hooks.onStderrLine);
     child.stdin!.on('error', () => {});
+    const ending = new Ending(pid, owner);
     let exited = false;
-    const done = new Promise<void>((resolve) => {
+    const reported = new Promise<void>((resolve) => {
       const finish = (code: number | null, signal: NodeJS.Signals | null) => {
         if (exited) return;
         exited = true;
-        // a restarted agent of the same id may already hold the slot (and the directory)
-        if (this.#children.get(agentId) === child) {
-          this.#children.delete(agentId);
-          this.#removeWorkDir(agentId);
-        }
         hooks.onExit(code, signal);
         resolve();
       };
       // 'close' comes once stdout and stderr are drained, so the last lines precede the exit
-      // report; a grandchild holding the pipes open only delays it by STDIO_DRAIN_MS
+      // report; what the agent left behind holding the pipes is ended meanwhile
       child.once('exit', (code, signal) => {
+        ending.terminate();
         const timer = setTimeout(() => finish(code, signal), STDIO_DRAIN_MS);
         child.once('close', () => {
           clearTimeout(timer);
           finish(code, signal);
         });
       });
-      child.once('error', () => finish(127, null));
+      child.once('error', () => {
+        ending.terminate();
+        finish(127, null);
+      });
+    });
+    const released = reported.then(() => ending.gone()).then(async (gone) => {
+      // a restarted agent of the same id may already hold the slot (and the folders)
+      const current = this.#children.get(agentId) === child;
+      if (current) this.#children.delete(agentId);
+      if (!gone) {
+        console.error(JSON.stringify({ msg: 'agent processes would not end; their uid stays held', agentId, pid }));
+        return;
+      }
+      if (current) {
+        this.records.remove(agentId);
+        await this.dirs.remove(agentId);
+      }
+      if (owner) this.#uids.release(owner.uid);
     });
     return {
-      pid: child.pid ?? -1,
+      pid,
+      owner,
       // write() returning false is backpressure, not failure: the line is queued
       send: (line) => {
         if (exited || !child.stdin!.writable) return false;
@@ -98,36 +168,68 @@ export class ProcessManager {
         return true;
       },
       kill: async () => {
-        if (exited) return;
-        signalGroup(child, 'SIGTERM');
-        const timer = setTimeout(() => signalGroup(child, 'SIGKILL'), KILL_GRACE_MS);
-        await done;
-        clearTimeout(timer);
-        signalGroup(child, 'SIGKILL');
+        ending.terminate();
+        await released;
       },
     };
   }
-
-  /** Moves the directory aside at once (a new start gets a fresh one), then deletes it in the background. */
-  #removeWorkDir(agentId: string): void {
-    const trash = join(this.#workRoot, `.ended-${randomBytes(6).toString('hex')}`);
-    try {
-      renameSync(this.workDirOf(agentId), trash);
-    } catch {
-      return; // already gone
-    }
-    this.#removing++;
-    void rm(trash, { recursive: true, force: true, maxRetries: 3 })
-      .catch((err: NodeJS.ErrnoException) => console.warn(JSON.stringify({ msg: 'work dir not removed', agentId, code: err.code })))
-      .finally(() => this.#removing--);
-  }
 }
 
-function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
-  try {
-    if (child.pid) process.kill(-child.pid, signal);
-  } catch {
-    // the group is gone already
+/**
+ * Ending one agent: SIGTERM to its group (and, when isolated, every process of its uid),
+ * SIGKILL to what is left after the grace period; `gone()` resolves (true) once nothing is
+ * left, or false when something survives SIGKILL.
+ */
+class Ending {
+  readonly #pgid: number;
+  readonly #owner: FileOwner | null;
+  #killAt = 0;
+  #timer: ReturnType<typeof setTimeout> | null = null;
+
+  constructor(pgid: number, owner: FileOwner | null) {
+    this.#pgid = pgid;
+    this.#owner = owner;
+  }
+
+  /** The processes left: everything of the agent's uid, else its group's members. */
+  #left(): number[] {
+    if (this.#pgid <= 0) return [];
+    if (this.#owner) return findProcesses({ uid: this.#owner.uid });
+    try {
+      process.kill(-this.#pgid, 0);
+    } catch {
+      return [];
+    }
+    return findProcesses({ pgid: this.#pgid });
+  }
+
+  #signal(signal: NodeJS.Signals): void {
+    if (this.#pgid > 0) signalAll(this.#pgid, this.#owner ? this.#left() : [], signal);
+  }
+
+  terminate(): void {
+    if (this.#killAt > 0) return;
+    this.#killAt = Date.now() + KILL_GRACE_MS;
+    this.#signal('SIGTERM');
+    this.#timer = setTimeout(() => this.#signal('SIGKILL'), KILL_GRACE_MS);
+  }
+
+  /** Polls until nothing is left (call once the main process has ended). */
+  async gone(): Promise<boolean> {
+    this.terminate();
+    try {
+      for (;;) {
+        const left = this.#left();
+        if (left.length === 0) return true;
+        if (Date.now() >= this.#killAt) {
+          signalAll(this.#pgid, left, 'SIGKILL');
+          if (Date.now() >= this.#killAt + GONE_AFTER_KILL_MS) return false;
+        }
+        await new Promise((r) => setTimeout(r, POLL_MS));
+      }
+    } finally {
+      if (this.#timer) clearTimeout(this.#timer);
+    }
   }
 }
 

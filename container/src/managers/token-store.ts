@@ -1,16 +1,12 @@
 import { decodeClaims, type TokenClaims } from '../domain/jwt-claims.ts';
-
-/** Strictly older: issued earlier, or issued in the same second and expiring earlier. */
-function isOlder(a: TokenClaims, b: TokenClaims): boolean {
-  return a.iat < b.iat || (a.iat === b.iat && a.exp < b.exp);
-}
+import { compareTokens, heldClaims, issuedInTheFuture, MAX_FUTURE_IAT_SECONDS, type HeldClaims } from '../domain/token-order.ts';
 
 /** The outcome of offering a token to the store. */
 export type OfferResult =
   | { status: 200; claims: TokenClaims; changed: boolean }
   | { status: 400; reason: string }
   | { status: 404 }
-  | { status: 409 };
+  | { status: 409; held: HeldClaims };
 
 interface Entry {
   townId: string;
@@ -21,13 +17,12 @@ interface Entry {
 }
 
 /**
- * One token per agent. A token is taken only if its claims name that agent and town and
- * it is not older than the one held: older is a lower `iat`, or the same `iat` and an
- * earlier `exp`. A different token of the same age (two mints in one second) replaces the
- * held one; the same token again is accepted unchanged; an older one is refused and
- * nothing changes.
- * Acceptance never depends on the clock (this container's clock may be skewed); the
- * injected clock only dates acceptance and reports time left.
+ * One token per agent. A token is taken only if its claims name that agent and town, it
+ * was not issued more than MAX_FUTURE_IAT_SECONDS in the future of this server's clock,
+ * and it is not older than the one held: ordered by `gen` (absent = 0), then `iat`, then
+ * `exp`. A different token of the same order (two mints in one second) replaces the held
+ * one; the same token again is accepted unchanged; an older one is refused (409, with the
+ * claims held, never the token) and nothing changes.
  */
 export class TokenStore {
   readonly #entries = new Map<string, Entry>();
@@ -46,15 +41,29 @@ export class TokenStore {
     if (!this.#entries.has(agentId)) this.#entries.set(agentId, { townId, token: null, claims: null, acceptedAt: null });
   }
 
+  /** The town an agent is registered for; null when it is not. */
+  townOf(agentId: string): string | null {
+    return this.#entries.get(agentId)?.townId ?? null;
+  }
+
+  /** Whether `token` could be this agent's (well-formed, its claims, not issued in the future); nothing is stored. */
+  validate(agentId: string, townId: string, token: unknown): { ok: true; claims: TokenClaims } | { ok: false; reason: string } {
+    const claims = decodeClaims(token);
+    if (!claims) return { ok: false, reason: 'token is not a well-formed agent token' };
+    if (claims.agentId !== agentId || claims.townId !== townId) return { ok: false, reason: 'token claims name another agent or town' };
+    if (issuedInTheFuture(claims, this.#now())) return { ok: false, reason: `token issued more than ${MAX_FUTURE_IAT_SECONDS} s in the future of this server's clock` };
+    return { ok: true, claims };
+  }
+
   offer(agentId: string, token: unknown): OfferResult {
     const entry = this.#entries.get(agentId);
     if (!entry) return { status: 404 };
-    const claims = decodeClaims(token);
-    if (!claims) return { status: 400, reason: 'token is not a well-formed agent token' };
-    if (claims.agentId !== agentId || claims.townId !== entry.townId) return { status: 400, reason: 'token claims name another agent or town' };
+    const valid = this.validate(agentId, entry.townId, token);
+    if (!valid.ok) return { status: 400, reason: valid.reason };
+    const { claims } = valid;
     if (entry.token === token) return { status: 200, claims, changed: false };
     const held = entry.claims;
-    if (held && isOlder(claims, held)) return { status: 409 };
+    if (held && compareTokens(claims, held) < 0) return { status: 409, held: heldClaims(held) };
     entry.token = token as string;
     entry.claims = claims;
     entry.acceptedAt = this.#now();

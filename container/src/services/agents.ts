@@ -1,13 +1,21 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import type { ControlConfig } from '../config.ts';
-import { withoutWorkerSecrets } from '../domain/worker-secrets.ts';
-import type { AgentProcess, ProcessManager } from '../managers/process-manager.ts';
+import { controlUrlOf, type ControlConfig } from '../config.ts';
+import { parseStdoutLine, stderrEvent } from '../domain/agent-lines.ts';
+import type { BackoffOptions } from '../domain/backoff.ts';
+import type { CredentialFiles } from '../managers/credential-files.ts';
+import type { Journal, Replayed } from '../managers/journal.ts';
+import { NoUidError, type AgentProcess, type ProcessManager } from '../managers/process-manager.ts';
 import type { TokenFiles } from '../managers/token-file.ts';
 import type { OfferResult, TokenStore } from '../managers/token-store.ts';
+import { agentEnvironment } from './agent-env.ts';
+import { listAgents, type AgentListing } from './agent-listing.ts';
+import { Deliveries } from './deliveries.ts';
+import { DropLedger } from './drop-ledger.ts';
+import { DropReporter } from './drop-reporter.ts';
 import { FailureStreak } from './failure-streak.ts';
 import { HeartbeatScheduler } from './heartbeats.ts';
-import { Outbox } from './outbox.ts';
+import type { Outbox } from './outbox.ts';
 import { Reminter } from './reminter.ts';
 import type { Stats } from './stats.ts';
 import { WorkerClient, type AgentAddress } from './worker-client.ts';
@@ -28,7 +36,14 @@ export interface StartRequest {
   containerCredential?: string;
 }
 
-interface AgentRecord extends AgentAddress {
+/** How a start went. */
+export type StartResult =
+  | { status: 200 | 201; agentId: string; pid: number }
+  | { status: 400; error: string }
+  | { status: 503; code: 'shutting_down' | 'no_capacity'; error: string };
+
+/** A running agent, or one that exited and is still delivering. */
+export interface AgentRecord extends AgentAddress {
   rigId: string | null;
   role: string;
   status: 'running' | 'exited';
@@ -40,132 +55,125 @@ interface AgentRecord extends AgentAddress {
   heartbeats: FailureStreak;
 }
 
-/** Managers the service composes. */
+/** Managers and state the service composes. */
 export interface AgentServiceDeps {
   config: ControlConfig;
   tokens: TokenStore;
   files: TokenFiles;
   processes: ProcessManager;
   stats: Stats;
+  journal: Journal;
+  /** What the journal held at boot: recovered into outboxes and drop reports. */
+  replayed: Replayed;
+  credentials: CredentialFiles;
+  /** Delivery retries (tests shorten them). */
+  backoff?: BackoffOptions;
 }
 
 /**
- * Agent lifecycle: start, message, refresh, stop, exit. Everything an agent registers
- * (process, token, token file, nonce, heartbeat entry, outbox) is released when it ends.
+ * Agent lifecycle: start, message, refresh, stop, exit, and what a previous server left.
+ * Everything an agent registers (process, token, token file, nonce, heartbeat entry,
+ * outbox) is released once it has ended and its outbox holds nothing more.
  */
 export class AgentService {
-  readonly #deps: AgentServiceDeps;
+  readonly #d: AgentServiceDeps;
   readonly #agents = new Map<string, AgentRecord>();
   readonly reminter: Reminter;
-  readonly #client: WorkerClient;
   readonly heartbeats: HeartbeatScheduler;
+  readonly deliveries: Deliveries;
+  readonly reporter: DropReporter;
+  readonly drops: DropLedger;
+  readonly #client: WorkerClient;
   #shuttingDown = false;
 
   constructor(deps: AgentServiceDeps) {
-    this.#deps = deps;
-    this.reminter = new Reminter(deps.stats, (agentId, token) => {
-      const offered = this.refresh(agentId, token);
-      // 409: the store already holds a newer token, which serves as well
-      const claims = offered.status === 200 ? offered.claims : offered.status === 409 ? deps.tokens.claims(agentId) : null;
-      return claims ? { expiresAt: new Date(claims.exp * 1000).toISOString() } : null;
-    });
+    this.#d = deps;
+    this.reminter = new Reminter(deps.stats, (agentId, token) => this.#accept(agentId, token), deps.credentials);
     this.#client = new WorkerClient(deps.tokens, deps.stats, (agent) => this.reminter.remint(agent));
-    this.heartbeats = new HeartbeatScheduler(deps.config.heartbeatIntervalMs, (id) => this.#heartbeat(id), () => this.now());
-  }
-
-  /** This process's clock (skewable for fault tests; token decisions never depend on it). */
-  now(): number {
-    return Date.now() + this.#deps.config.clockSkewMs;
+    this.reporter = new DropReporter(deps.journal, deps.stats, this.reminter, deps.backoff);
+    this.drops = new DropLedger(deps.stats, this.reporter);
+    this.deliveries = new Deliveries({
+      client: this.#client, journal: deps.journal, drops: this.drops, stats: deps.stats, backoff: deps.backoff,
+      onDrained: (agentId, outbox) => {
+        if (this.deliveries.get(agentId) === outbox) this.#settle(agentId);
+      },
+      onAgentEnded: (agentId, outbox) => this.#agentEnded(agentId, outbox),
+    });
+    this.heartbeats = new HeartbeatScheduler(deps.config.heartbeatIntervalMs, (id) => this.#heartbeat(id));
+    this.#recover(deps.replayed);
   }
 
   get size(): number {
     return this.#agents.size;
   }
 
+  get shuttingDown(): boolean {
+    return this.#shuttingDown;
+  }
+
   get(agentId: string): AgentRecord | undefined {
     return this.#agents.get(agentId);
   }
 
-  /** Starts an agent, or (already running) takes its token if newer. */
-  start(req: StartRequest): { status: 200 | 201 | 400; agentId: string; pid?: number; error?: string } {
-    const { tokens, files, processes, stats } = this.#deps;
-    if (req.containerCredential) this.reminter.setCredential(req.townId, req.containerCredential);
+  /** Starts an agent, or (already running) takes its token if newer. The credential is kept only when the start succeeds. */
+  start(req: StartRequest): StartResult {
+    const { tokens, files, processes, stats } = this.#d;
+    if (this.#shuttingDown) return { status: 503, code: 'shutting_down', error: 'the control server is shutting down' };
+    const valid = tokens.validate(req.agentId, req.townId, req.token);
+    if (!valid.ok) return { status: 400, error: valid.reason };
     const existing = this.#agents.get(req.agentId);
     if (existing?.status === 'running') {
-      const offered = this.refresh(req.agentId, req.token);
-      if (offered.status === 400) return { status: 400, agentId: req.agentId, error: offered.reason };
+      if (existing.townId !== req.townId) return { status: 400, error: 'the agent runs for another town' };
+      this.refresh(req.agentId, req.token); // an older token is ignored
+      if (req.containerCredential) this.reminter.setCredential(req.townId, req.containerCredential);
       return { status: 200, agentId: req.agentId, pid: existing.pid };
     }
-    if (existing) {
-      // an exited incarnation still delivering: its completion report must not land after this start
-      existing.outbox.close('stopped');
-      this.#forget(existing);
-    }
+    if (tokens.townOf(req.agentId) !== req.townId) tokens.forget(req.agentId);
     tokens.register(req.agentId, req.townId);
-    const offered = tokens.offer(req.agentId, req.token);
-    if (offered.status !== 200) {
-      tokens.forget(req.agentId);
-      return { status: 400, agentId: req.agentId, error: offered.status === 400 ? offered.reason : 'token refused' };
-    }
-    files.write(req.agentId, req.token);
-    const nonce = randomBytes(24).toString('base64url');
-    // `req.env` is the TownDO's deliberate choice; the control secret is this server's alone
-    const env: NodeJS.ProcessEnv = { ...withoutWorkerSecrets(process.env), ...req.env };
-    delete env.CONTAINER_CONTROL_SECRET;
-    Object.assign(env, {
-      GASTOWN_AGENT_ID: req.agentId,
-      GASTOWN_TOWN_ID: req.townId,
-      GASTOWN_RIG_ID: req.rigId ?? '',
-      GASTOWN_ROLE: req.role,
-      GASTOWN_API_URL: req.apiUrl,
-      GASTOWN_TOKEN_FILE: files.pathOf(req.agentId),
-      GASTOWN_SESSION_TOKEN: req.token,
-      GASTOWN_CONTROL_URL: `http://127.0.0.1:${this.#deps.config.port}`,
-      GASTOWN_AGENT_NONCE: nonce,
-    });
+    tokens.offer(req.agentId, req.token); // 409: the held token (a previous incarnation's) is newer and serves
     const address = { agentId: req.agentId, townId: req.townId, apiUrl: req.apiUrl };
-    const outbox = new Outbox(address, this.#client, stats);
-    const command = req.command?.length ? req.command : [process.execPath, BUILTIN_AGENT];
+    const outbox = this.deliveries.open(address);
+    const nonce = randomBytes(24).toString('base64url');
     const record = { ...address, rigId: req.rigId, role: req.role, status: 'running', nonce, outbox, lastHeartbeatOkAt: null, heartbeats: new FailureStreak('heartbeats', address) } as AgentRecord;
-    const event = (fields: Record<string, unknown>) => outbox.addEvent({ ...fields, id: randomUUID(), type: String(fields.type ?? 'output'), ts: new Date(this.now()).toISOString() });
+    const event = (fields: Record<string, unknown>) => outbox.addEvent({ ...fields, id: randomUUID(), type: String(fields.type), ts: new Date().toISOString() });
     const hooks = {
       onStdoutLine: (line: string) => {
-        const parsed = parseObject(line);
-        event(parsed ?? { type: 'output', text: line });
-        if (parsed?.type === 'review-complete' && typeof parsed.beadId === 'string') {
-          outbox.addCallback('reviewComplete', '/review-complete', { beadId: parsed.beadId, outcome: parsed.outcome === 'rejected' ? 'rejected' : 'merged' });
-        }
+        const parsed = parseStdoutLine(line);
+        event(parsed.event);
+        if (parsed.review) outbox.addReview(parsed.review);
+        if (parsed.reviewError) event(parsed.reviewError);
       },
-      onStderrLine: (line: string) => event({ type: 'stderr', text: line.slice(0, 4_000) }),
+      onStderrLine: (line: string) => event(stderrEvent(line)),
       onExit: (code: number | null, signal: NodeJS.Signals | null) => this.#exited(record, code, signal),
     };
     try {
-      record.process = processes.start(req.agentId, command, env, hooks);
+      const command = req.command?.length ? req.command : [process.execPath, BUILTIN_AGENT];
+      record.process = processes.start(req.agentId, command, (identity) => {
+        files.write(req.agentId, tokens.token(req.agentId)!, identity.owner);
+        return agentEnvironment(process.env, {
+          ...address, rigId: req.rigId, role: req.role, token: req.token, tokenFile: files.pathOf(req.agentId),
+          controlUrl: controlUrlOf(this.#d.config), nonce, home: identity.owner ? identity.home : null, requested: req.env,
+        });
+      }, hooks);
     } catch (err) {
-      // spawn throws synchronously on arguments it cannot pass (e.g. a NUL byte): nothing stays registered
-      outbox.close('stopped');
-      this.#forget(record);
-      return { status: 400, agentId: req.agentId, error: `cannot start the command: ${(err as NodeJS.ErrnoException).code ?? 'invalid arguments'}` };
+      // nothing of this incarnation stays; what the outbox held before it is still delivered
+      files.disown(req.agentId);
+      this.#settle(req.agentId);
+      if (err instanceof NoUidError) return { status: 503, code: 'no_capacity', error: err.message };
+      return { status: 400, error: `cannot start the command: ${(err as NodeJS.ErrnoException).code ?? 'invalid arguments'}` };
     }
     record.pid = record.process.pid;
     this.#agents.set(req.agentId, record);
     this.heartbeats.add(req.agentId);
     stats.agentsStarted++;
+    if (req.containerCredential) this.reminter.setCredential(req.townId, req.containerCredential);
     return { status: 201, agentId: req.agentId, pid: record.pid };
   }
 
-  /** Offers a token; an accepted one is written to the agent's file. */
+  /** Offers a token to an agent this server runs (or that exited and is still delivering); an accepted one is written to its file. */
   refresh(agentId: string, token: unknown): OfferResult {
-    const record = this.#agents.get(agentId);
-    if (!record) return { status: 404 };
-    const result = this.#deps.tokens.offer(agentId, token);
-    if (result.status === 200) {
-      this.#deps.stats.tokensAccepted++;
-      if (result.changed && record.status === 'running') this.#deps.files.write(agentId, token as string);
-    } else if (result.status === 409) {
-      this.#deps.stats.tokensRejected409++;
-    }
-    return result;
+    if (!this.#agents.has(agentId)) return { status: 404 };
+    return this.#offer(agentId, token);
   }
 
   message(agentId: string, text: string): boolean {
@@ -174,109 +182,130 @@ export class AgentService {
     return record.process.send(JSON.stringify({ type: 'message', text }));
   }
 
-  /** Stops the process tree and forgets everything at once (the Worker has revoked its tokens). */
+  /** Stops the agent (the TownDO has revoked it): its undelivered items are dropped (`agent_ended`), everything is forgotten. */
   async stop(agentId: string): Promise<boolean> {
     const record = this.#agents.get(agentId);
-    if (!record) return false;
-    record.outbox.close('stopped');
-    this.#forget(record);
-    await record.process.kill();
+    const outbox = this.deliveries.get(agentId);
+    if (!record && !outbox) return false;
+    outbox?.end('agent_ended');
+    this.#release(agentId);
+    await record?.process.kill();
     return true;
   }
 
-  async stopAll(): Promise<void> {
-    await Promise.all([...this.#agents.keys()].map((id) => this.stop(id)));
-    this.heartbeats.stop();
-  }
-
   /**
-   * The control server is going away (not the agents' work): deliver what is buffered,
-   * within `timeoutMs`, then end the processes without completion reports, so the TownDO
-   * starts them again on the next container rather than marking them finished.
+   * The control server is going away (not the agents' work): refuses new starts, ends the
+   * processes without completion reports (the TownDO starts them again), delivers what it
+   * can within `deliverMs`, then stops sending. Nothing is dropped: the journal keeps the
+   * rest for the next server.
    */
-  async shutdown(timeoutMs: number): Promise<void> {
+  async shutdown(deliverMs: number): Promise<void> {
     this.#shuttingDown = true;
     this.heartbeats.stop();
-    const records = [...this.#agents.values()];
-    await Promise.all(records.map((r) => r.process.kill()));
-    for (const record of records) record.outbox.retryNow();
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline && records.some((r) => r.outbox.pending > 0)) await new Promise((r) => setTimeout(r, 100));
-    for (const record of records) {
-      record.outbox.close('stopped');
-      this.#forget(record);
+    await Promise.all([...this.#agents.values()].map((r) => r.process.kill()));
+    for (const outbox of this.deliveries.all()) outbox.retryNow();
+    this.reporter.retryNow();
+    const deadline = Date.now() + deliverMs;
+    const busy = () => this.reporter.pending > 0 || [...this.deliveries.all()].some((o) => o.pending > 0);
+    while (Date.now() < deadline && busy()) await new Promise((r) => setTimeout(r, 50));
+    for (const outbox of this.deliveries.all()) outbox.halt();
+    this.reporter.halt();
+    this.drops.flushLog();
+  }
+
+  /** Agents this server holds (optionally of one town), never token values. */
+  list(townId?: string): AgentListing[] {
+    return listAgents(this.#agents, this.deliveries, this.#d.tokens, townId);
+  }
+
+  /** At boot: an outbox (and the token from its file) for each agent with journaled items, and the drop reports. */
+  #recover(replayed: Replayed): void {
+    const { tokens, files } = this.#d;
+    this.reporter.restore(replayed.reports);
+    const addresses = this.deliveries.restore(replayed.items);
+    files.prune(new Set(addresses.map((a) => a.agentId)));
+    for (const address of addresses) {
+      tokens.register(address.agentId, address.townId);
+      const token = files.read(address.agentId);
+      if (token) tokens.offer(address.agentId, token); // none, or refused: the first delivery heals through a re-mint
+      this.deliveries.get(address.agentId)!.retryNow();
+    }
+    if (addresses.length > 0 || replayed.reports.length > 0) {
+      console.log(JSON.stringify({ msg: 'recovering undelivered items', agents: addresses.length, items: replayed.items.length, dropReports: replayed.reports.length }));
     }
   }
 
-  list() {
-    return [...this.#agents.values()].map((a) => {
-      const claims = this.#deps.tokens.claims(a.agentId);
-      return {
-        agentId: a.agentId,
-        townId: a.townId,
-        role: a.role,
-        status: a.status,
-        pid: a.pid,
-        tokenExpiresAt: claims ? new Date(claims.exp * 1000).toISOString() : null,
-        tokenAcceptedAt: toIso(this.#deps.tokens.acceptedAt(a.agentId)),
-        lastHeartbeatOkAt: toIso(a.lastHeartbeatOkAt),
-        heartbeatFailures: a.heartbeats.failures,
-        lastHeartbeatFailure: a.heartbeats.last,
-        pendingDeliveries: a.outbox.pending,
-        deliveryFailures: a.outbox.failures.failures,
-        lastDeliveryFailure: a.outbox.failures.last,
-      };
-    });
+  #offer(agentId: string, token: unknown): OfferResult {
+    const { tokens, files, stats } = this.#d;
+    const result = tokens.offer(agentId, token);
+    if (result.status === 200) {
+      stats.tokensAccepted++;
+      if (result.changed) {
+        const record = this.#agents.get(agentId);
+        files.write(agentId, token as string, record?.status === 'running' ? record.process.owner : null);
+        this.deliveries.get(agentId)?.retryNow(); // a delivery waiting on a revoked token goes now
+      }
+    } else if (result.status === 409) {
+      stats.tokensRejected409++;
+    }
+    return result;
   }
 
-  /** Exit: the token file goes at once; the token stays until the completion report is delivered. */
+  /** A re-minted token (for a running, exited or recovering agent). */
+  #accept(agentId: string, token: string): { expiresAt: string } | null {
+    if (this.#d.tokens.townOf(agentId) === null) return null;
+    const offered = this.#offer(agentId, token);
+    // 409: the store already holds a newer token, which serves as well
+    const claims = offered.status === 200 ? offered.claims : offered.status === 409 ? this.#d.tokens.claims(agentId) : null;
+    return claims ? { expiresAt: new Date(claims.exp * 1000).toISOString() } : null;
+  }
+
+  /** The Worker said the agent ended for good: its process group goes too. */
+  #agentEnded(agentId: string, outbox: Outbox): void {
+    if (this.deliveries.get(agentId) !== outbox) return;
+    const record = this.#agents.get(agentId);
+    if (record?.status === 'running') void record.process.kill();
+  }
+
+  /** Exit: the token file becomes this server's; the completion report goes last. */
   #exited(record: AgentRecord, code: number | null, signal: NodeJS.Signals | null): void {
     if (this.#agents.get(record.agentId) !== record) return;
     record.status = 'exited';
     this.heartbeats.remove(record.agentId);
-    this.#deps.files.remove(record.agentId);
+    this.#d.files.disown(record.agentId);
     if (this.#shuttingDown) return;
-    const status = code === 0 ? 'completed' : 'failed';
-    record.outbox.addCallback('completed', '/completed', { status, summary: code === 0 ? 'exited 0' : `exited ${code ?? signal}` });
-    record.outbox.whenDrained(() => {
-      if (this.#agents.get(record.agentId) === record) this.#forget(record);
-    });
+    record.outbox.setCompletion({ status: code === 0 ? 'completed' : 'failed', summary: code === 0 ? 'exited 0' : `exited ${code ?? signal}` });
+    this.#settle(record.agentId);
   }
 
-  #forget(record: AgentRecord): void {
-    this.heartbeats.remove(record.agentId);
-    this.#deps.tokens.forget(record.agentId);
-    this.#deps.files.remove(record.agentId);
-    if (this.#agents.get(record.agentId) === record) this.#agents.delete(record.agentId);
+  /** Releases an agent that is not running and has nothing left to deliver. */
+  #settle(agentId: string): void {
+    if (this.#agents.get(agentId)?.status === 'running') return;
+    const outbox = this.deliveries.get(agentId);
+    if (outbox && outbox.pending > 0) return;
+    this.#release(agentId);
+  }
+
+  #release(agentId: string): void {
+    const outbox = this.deliveries.get(agentId);
+    if (outbox) this.deliveries.release(agentId, outbox);
+    this.#agents.delete(agentId);
+    this.heartbeats.remove(agentId);
+    this.#d.tokens.forget(agentId);
+    this.#d.files.remove(agentId);
   }
 
   async #heartbeat(agentId: string): Promise<boolean> {
     const record = this.#agents.get(agentId);
     if (!record || record.status !== 'running') return false;
-    const reply = await this.#client.post(record, '/heartbeat', { status: 'working' }, 'heartbeat');
+    const reply = await this.#client.post(record, '/heartbeat', '{"status":"working"}', 'heartbeat');
     const ok = reply.status >= 200 && reply.status < 300;
     if (ok) {
-      record.lastHeartbeatOkAt = this.now();
+      record.lastHeartbeatOkAt = Date.now();
       record.heartbeats.succeeded();
     } else {
-      record.heartbeats.failed(reply, this.now());
+      record.heartbeats.failed(reply, Date.now());
     }
     return ok;
   }
-}
-
-/** The line's JSON object (surrounding whitespace ignored); null for anything else, JSON arrays, strings and numbers included. */
-function parseObject(line: string): Record<string, unknown> | null {
-  const trimmed = line.trim();
-  if (!trimmed.startsWith('{')) return null;
-  try {
-    const value: unknown = JSON.parse(trimmed);
-    return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
-  } catch {
-    return null;
-  }
-}
-
-function toIso(ms: number | null): string | null {
-  return ms === null ? null : new Date(ms).toISOString();
 }

@@ -1,19 +1,19 @@
+import { randomUUID } from 'node:crypto';
 import { backoffDelayMs, type BackoffOptions } from '../domain/backoff.ts';
+import { eventsBody, nextBatchSize } from '../domain/batch.ts';
+import type { DropCause, ItemKind } from '../domain/drops.ts';
+import type { ItemRecord } from '../managers/journal-records.ts';
 import { FailureStreak } from './failure-streak.ts';
-import type { Stats } from './stats.ts';
-import type { AgentAddress, WorkerReply } from './worker-client.ts';
+import { Waiter } from './waiter.ts';
+import type { AgentAddress, RequestKind, WorkerReply } from './worker-client.ts';
+import { classify, eventResults } from './worker-replies.ts';
 
-/**
- * Events buffered per agent while the Worker does not accept them: 2,000. Past the bound
- * the oldest event not already in flight is dropped, counted in `eventsDropped` and
- * logged. 2,000 events of at most ~16 KB each bound one agent's buffer to ~32 MB,
- * typically far less.
- */
+/** Events buffered per agent while the Worker does not take them. */
 export const OUTBOX_MAX_EVENTS = 2_000;
-/** Events per POST. */
-export const EVENTS_PER_BATCH = 100;
+/** Bytes of event JSON buffered per agent. */
+export const OUTBOX_MAX_BYTES = 8 * 1024 * 1024;
 
-/** An agent event with its stable id (assigned once, kept across retries). */
+/** An agent event with its stable id (assigned once, kept across retries and restarts). */
 export interface OutboxEvent {
   id: string;
   type: string;
@@ -23,193 +23,289 @@ export interface OutboxEvent {
 
 /** What the outbox needs from the Worker client (a seam for tests). */
 export interface DeliveryClient {
-  post(agent: AgentAddress, path: string, body: unknown, kind: 'events' | 'completed' | 'reviewComplete'): Promise<WorkerReply>;
+  post(agent: AgentAddress, path: string, body: string, kind: RequestKind): Promise<WorkerReply>;
 }
 
-/** Why an outbox dropped what it held. */
-export type CloseReason = 'stopped' | 'revoked';
-
-interface Callback {
-  path: string;
-  body: unknown;
-  kind: 'completed' | 'reviewComplete';
+/** What the outbox needs from the journal. */
+export interface OutboxJournal {
+  appendItem(record: Omit<ItemRecord, 't' | 'seq'>, onDurable?: () => void): void;
+  ack(ids: readonly string[]): void;
 }
+
+/** Where the outbox reports what it drops. */
+export interface DropSink {
+  record(agent: AgentAddress, cause: DropCause, kind: ItemKind, count: number, ack?: readonly string[]): void;
+}
+
+/** The outbox's collaborators. */
+export interface OutboxDeps {
+  client: DeliveryClient;
+  journal: OutboxJournal;
+  drops: DropSink;
+  stats: { eventsQueued: number; eventsJournaled: number; eventsDelivered: number };
+  backoff?: BackoffOptions;
+  /** Everything queued is delivered or dropped (and nothing is being sent). */
+  onDrained?: () => void;
+  /** The Worker said the agent has ended for good. */
+  onAgentEnded?: () => void;
+}
+
+interface Item {
+  id: string;
+  kind: ItemKind;
+  /** The event, or the callback's body, as JSON text (serialized once). */
+  json: string;
+  bytes: number;
+  durable: boolean;
+}
+
+const PATHS: Record<ItemKind, string> = { event: '/events', completed: '/completed', reviewComplete: '/review-complete' };
+const REQUEST_KINDS: Record<ItemKind, RequestKind> = { event: 'events', completed: 'completed', reviewComplete: 'reviewComplete' };
 
 /**
- * One agent's deliveries to the Worker, in order: events (batched), review callbacks, and
- * last the completion report. One retry mechanism for all three: capped exponential
- * backoff with full jitter until the Worker accepts (it stores idempotently, so a retry
- * is safe). A 401 `token_revoked` ends the agent's deliveries: nothing it sends can be
- * accepted any more. Every event dropped is counted by reason.
+ * One agent's deliveries to the Worker, in order: events (batched by count and bytes),
+ * review callbacks, and last the completion report. Each item is journaled and sent only
+ * once durable; delivered items are acked in the journal. One retry mechanism for all:
+ * capped exponential backoff with full jitter until the Worker answers (it stores by id,
+ * so a retry is safe). What the Worker refuses is dropped alone: per event from the
+ * batch's results; a 413 splits the batch in halves down to one event (`too_large`). A 401
+ * `token_revoked` for an agent that has ended drops everything (`agent_ended`); otherwise a
+ * newer generation is coming and the outbox waits, retrying with each token it reads.
+ * Past OUTBOX_MAX_EVENTS or OUTBOX_MAX_BYTES the oldest event not in flight is dropped
+ * (`overflow`). Every drop goes to the drop sink.
  */
 export class Outbox {
-  readonly #agent: AgentAddress;
-  readonly #client: DeliveryClient;
-  readonly #stats: Stats;
-  readonly #backoff: BackoffOptions | undefined;
-  readonly #events: OutboxEvent[] = [];
-  readonly #callbacks: Callback[] = [];
-  #completion: Callback | null = null;
-  /** Events at the head of `#events` that are in the POST being made (never dropped on overflow). */
+  readonly address: AgentAddress;
+  readonly #d: OutboxDeps;
+  readonly #events: Item[] = [];
+  readonly #callbacks: Item[] = [];
+  #completion: Item | null = null;
+  #eventBytes = 0;
+  /** Events at the head of `#events` in the POST being made (never dropped on overflow). */
   #inFlight = 0;
+  /** Sizes of the halves still to send after 413s (top: the next batch's limit). */
+  readonly #splits: number[] = [];
   #running = false;
-  #closed = false;
-  #closeReason: CloseReason = 'stopped';
+  #closed: DropCause | null = null;
+  #halted = false;
   #attempt = 0;
-  #wake: (() => void) | null = null;
-  #onDrained: (() => void) | null = null;
+  readonly #waiter = new Waiter();
   /** Consecutive failed attempts, logged when a streak starts and ends. */
   readonly failures: FailureStreak;
 
-  constructor(agent: AgentAddress, client: DeliveryClient, stats: Stats, backoff?: BackoffOptions) {
-    this.#agent = agent;
-    this.failures = new FailureStreak('deliveries', agent);
-    this.#client = client;
-    this.#stats = stats;
-    this.#backoff = backoff;
+  constructor(address: AgentAddress, deps: OutboxDeps) {
+    this.address = address;
+    this.#d = deps;
+    this.failures = new FailureStreak('deliveries', address);
   }
 
-  /** Items not yet accepted by the Worker. */
+  /** Items not yet delivered or dropped. */
   get pending(): number {
     return this.#events.length + this.#callbacks.length + (this.#completion ? 1 : 0);
   }
 
   get closed(): boolean {
-    return this.#closed;
+    return this.#closed !== null;
   }
 
   addEvent(event: OutboxEvent): void {
-    this.#stats.eventsQueued++;
-    if (this.#closed) {
-      if (this.#closeReason === 'revoked') this.#stats.eventsDroppedRevoked++;
-      else this.#stats.eventsDroppedStopped++;
-      return;
+    this.#d.stats.eventsQueued++;
+    if (this.#refuseAfterClose('event')) return;
+    const item = this.#journal('event', event.id, JSON.stringify(event), () => this.#d.stats.eventsJournaled++);
+    this.#events.push(item);
+    this.#eventBytes += item.bytes;
+    while ((this.#events.length > OUTBOX_MAX_EVENTS || this.#eventBytes > OUTBOX_MAX_BYTES) && this.#events.length - this.#inFlight > 1) {
+      const [dropped] = this.#events.splice(this.#inFlight, 1);
+      this.#eventBytes -= dropped!.bytes;
+      this.#d.drops.record(this.address, 'overflow', 'event', 1, [dropped!.id]);
     }
-    if (this.#events.length >= OUTBOX_MAX_EVENTS) {
-      this.#events.splice(this.#inFlight, 1);
-      this.#stats.eventsDropped++;
-      if (this.#stats.eventsDropped % 100 === 1) {
-        console.warn(JSON.stringify({ msg: 'outbox full: oldest event dropped', agentId: this.#agent.agentId, bound: OUTBOX_MAX_EVENTS, droppedTotal: this.#stats.eventsDropped }));
-      }
+  }
+
+  /** Queues a review callback (`{beadId, outcome}`). */
+  addReview(body: { beadId: string; outcome: string }): void {
+    if (this.#refuseAfterClose('reviewComplete')) return;
+    this.#callbacks.push(this.#journal('reviewComplete', randomUUID(), JSON.stringify(body)));
+  }
+
+  /** Queues the completion report, sent after everything else. */
+  setCompletion(body: { status: string; summary?: string }): void {
+    if (this.#refuseAfterClose('completed')) return;
+    this.dropCompletion('superseded');
+    this.#completion = this.#journal('completed', randomUUID(), JSON.stringify(body));
+  }
+
+  /** Drops the completion report still queued (a new start supersedes the incarnation that sent it). */
+  dropCompletion(cause: DropCause): void {
+    const completion = this.#completion;
+    if (!completion) return;
+    this.#completion = null;
+    this.#d.drops.record(this.address, cause, 'completed', 1, [completion.id]);
+  }
+
+  /** Takes an item a previous server journaled (durable already). */
+  restore(record: ItemRecord): void {
+    const item: Item = { id: record.id, kind: record.kind, json: record.body, bytes: Buffer.byteLength(record.body), durable: true };
+    if (record.kind === 'event') {
+      this.#events.push(item);
+      this.#eventBytes += item.bytes;
+    } else if (record.kind === 'reviewComplete') this.#callbacks.push(item);
+    else {
+      this.dropCompletion('superseded');
+      this.#completion = item;
     }
-    this.#events.push(event);
     this.#kick();
   }
 
-  /** Queues a review callback, or (kind `completed`) the completion report, sent last. */
-  addCallback(kind: Callback['kind'], path: string, body: unknown): void {
+  /** The agent has ended for good: drops everything (and anything added later) with `cause`. */
+  end(cause: DropCause): void {
     if (this.#closed) return;
-    if (kind === 'completed') this.#completion = { kind, path, body };
-    else this.#callbacks.push({ kind, path, body });
-    this.#kick();
-  }
-
-  /** Calls `fn` once everything queued is delivered or dropped (at once if nothing is). */
-  whenDrained(fn: () => void): void {
-    this.#onDrained = fn;
-    if (this.pending === 0 && !this.#running) this.#finish();
-  }
-
-  /** Ends a backoff wait now: the next attempt is made at once (the control server is going away). */
-  retryNow(): void {
-    this.#wake?.();
-  }
-
-  /** Drops everything (counted under `reason`) and stops retrying. */
-  close(reason: CloseReason): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#closeReason = reason;
-    if (reason === 'revoked') this.#stats.eventsDroppedRevoked += this.#events.length;
-    else this.#stats.eventsDroppedStopped += this.#events.length;
+    this.#closed = cause;
+    this.#d.drops.record(this.address, cause, 'event', this.#events.length, this.#events.map((i) => i.id));
+    this.#d.drops.record(this.address, cause, 'reviewComplete', this.#callbacks.length, this.#callbacks.map((i) => i.id));
+    this.dropCompletion(cause);
     this.#events.length = 0;
     this.#callbacks.length = 0;
-    this.#completion = null;
-    this.#inFlight = 0;
-    this.#wake?.();
-    if (!this.#running) this.#finish();
+    this.#eventBytes = 0;
+    this.#splits.length = 0;
+    this.#waiter.wake();
+    if (!this.#running) this.#d.onDrained?.();
+  }
+
+  /** Stops sending, dropping nothing: what is left stays journaled for the next server. */
+  halt(): void {
+    this.#halted = true;
+    this.#waiter.wake();
+  }
+
+  /** Ends a backoff wait now (a new token arrived, or the server is going away). */
+  retryNow(): void {
+    if (!this.#waiter.wake()) this.#kick();
+  }
+
+  #refuseAfterClose(kind: ItemKind): boolean {
+    if (!this.#closed) return false;
+    this.#d.drops.record(this.address, this.#closed, kind, 1);
+    return true;
+  }
+
+  #journal(kind: ItemKind, id: string, json: string, onDurable?: () => void): Item {
+    const item: Item = { id, kind, json, bytes: Buffer.byteLength(json), durable: false };
+    this.#d.journal.appendItem({ id, agentId: this.address.agentId, townId: this.address.townId, apiUrl: this.address.apiUrl, kind, body: json }, () => {
+      item.durable = true;
+      onDurable?.();
+      this.#kick();
+    });
+    return item;
   }
 
   #kick(): void {
-    if (this.#running || this.#closed) return;
+    if (this.#running || this.#closed || this.#halted) return;
     this.#running = true;
-    void this.#drain().finally(() => {
-      this.#running = false;
-      if (this.pending > 0 && !this.#closed) this.#kick();
-      else this.#finish();
+    // started after the current task: every item one commit made durable joins the first batch
+    queueMicrotask(() => {
+      void this.#drain().finally(() => {
+        this.#running = false;
+        if (this.#halted) return;
+        if (this.pending === 0 || this.#closed) this.#d.onDrained?.();
+        else if (this.#sendable()) this.#kick();
+      });
     });
   }
 
-  #finish(): void {
-    const fn = this.#onDrained;
-    this.#onDrained = null;
-    fn?.();
+  #sendable(): boolean {
+    const head = this.#events[0] ?? this.#callbacks[0] ?? this.#completion;
+    return head?.durable === true;
   }
 
   async #drain(): Promise<void> {
-    while (!this.#closed && this.pending > 0) {
-      let reply: WorkerReply;
-      let accepted: () => void;
-      let batchSize = 0;
-      if (this.#events.length > 0) {
-        const batch = this.#events.slice(0, EVENTS_PER_BATCH);
-        batchSize = batch.length;
-        this.#inFlight = batch.length;
-        try {
-          reply = await this.#client.post(this.#agent, '/events', { events: batch }, 'events');
-        } finally {
-          this.#inFlight = 0;
-        }
-        // overflow never drops in-flight events, so the batch is still the head of the queue
-        accepted = () => {
-          this.#events.splice(0, batch.length);
-          this.#stats.eventsDelivered += batch.length;
-        };
-      } else {
-        const item = this.#callbacks[0] ?? this.#completion!;
-        reply = await this.#client.post(this.#agent, item.path, item.body, item.kind);
-        accepted = () => {
-          if (this.#callbacks[0] === item) this.#callbacks.shift();
-          else if (this.#completion === item) this.#completion = null;
-        };
-      }
-      if (this.#closed) return;
-      if (reply.status >= 200 && reply.status < 300) {
-        accepted();
-        this.#attempt = 0;
-        this.failures.succeeded();
-        continue;
-      }
-      this.failures.failed(reply, Date.now());
-      if ((reply.status === 401 && reply.code === 'token_revoked') || reply.code === 'no_token') {
-        // a revoked agent (or one whose token is forgotten) can never deliver again
-        console.warn(JSON.stringify({ msg: 'deliveries ended: token revoked', agentId: this.#agent.agentId, dropped: this.#events.length }));
-        this.close('revoked');
-        return;
-      }
-      if ([400, 403, 404, 409, 413].includes(reply.status)) {
-        // the Worker will never accept this item: drop it (counted) rather than block the rest
-        console.warn(JSON.stringify({ msg: 'delivery refused; item dropped', agentId: this.#agent.agentId, status: reply.status, code: reply.code }));
-        if (batchSize > 0) this.#stats.eventsDropped += this.#events.splice(0, batchSize).length;
-        else accepted();
-        continue;
-      }
-      await this.#sleep(backoffDelayMs(this.#attempt++, Math.random(), this.#backoff));
+    while (!this.#closed && !this.#halted && this.#sendable()) {
+      if (this.#events.length > 0) await this.#sendEvents();
+      else await this.#sendCallback(this.#callbacks[0] ?? this.#completion!);
     }
   }
 
-  /** Waits `ms`, or less when the outbox closes. */
-  #sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.#wake = () => {
-        this.#wake = null;
-        done();
-      };
-    });
+  async #sendEvents(): Promise<void> {
+    const durable: number[] = [];
+    for (const item of this.#events) {
+      if (!item.durable || durable.length === 100) break;
+      durable.push(item.bytes);
+    }
+    const batch = this.#events.slice(0, nextBatchSize(durable, this.#splits.at(-1)));
+    this.#inFlight = batch.length;
+    let reply: WorkerReply;
+    try {
+      reply = await this.#d.client.post(this.address, '/events', eventsBody(batch.map((i) => i.json)), 'events');
+    } finally {
+      this.#inFlight = 0;
+    }
+    if (this.#closed || this.#halted) return;
+    const verdict = classify(reply);
+    if (verdict === 'delivered') {
+      const { refused } = eventResults(reply.body, batch.map((i) => i.id));
+      this.#remove(batch);
+      const delivered = batch.filter((i) => !refused.has(i.id));
+      this.#d.journal.ack(delivered.map((i) => i.id));
+      this.#d.stats.eventsDelivered += delivered.length;
+      this.#d.drops.record(this.address, 'refused', 'event', refused.size, [...refused]);
+      return this.#succeeded(batch.length);
+    }
+    if ((verdict === 'too_large' || verdict === 'bad_request') && batch.length > 1) {
+      // halves, recursively: the first half goes next, then the second
+      const half = Math.ceil(batch.length / 2);
+      this.#consumeSplit(batch.length);
+      this.#splits.push(batch.length - half, half);
+      return;
+    }
+    if (verdict === 'too_large' || verdict === 'bad_request' || verdict === 'refused') {
+      this.#remove(batch);
+      this.#d.drops.record(this.address, verdict === 'too_large' ? 'too_large' : 'refused', 'event', batch.length, batch.map((i) => i.id));
+      return this.#succeeded(batch.length);
+    }
+    await this.#failed(reply, verdict === 'ended');
+  }
+
+  async #sendCallback(item: Item): Promise<void> {
+    const reply = await this.#d.client.post(this.address, PATHS[item.kind], item.json, REQUEST_KINDS[item.kind]);
+    if (this.#closed || this.#halted) return;
+    const verdict = classify(reply);
+    if (verdict === 'delivered' || verdict === 'too_large' || verdict === 'bad_request' || verdict === 'refused') {
+      if (this.#callbacks[0] === item) this.#callbacks.shift();
+      else if (this.#completion === item) this.#completion = null;
+      if (verdict === 'delivered') this.#d.journal.ack([item.id]);
+      else this.#d.drops.record(this.address, 'refused', item.kind, 1, [item.id]);
+      return this.#succeeded(0);
+    }
+    await this.#failed(reply, verdict === 'ended');
+  }
+
+  /** The Worker answered for good: the next request goes at once. */
+  #succeeded(events: number): void {
+    this.#consumeSplit(events);
+    this.#attempt = 0;
+    this.failures.succeeded();
+  }
+
+  async #failed(reply: WorkerReply, ended: boolean): Promise<void> {
+    this.failures.failed(reply, Date.now());
+    if (ended) {
+      console.warn(JSON.stringify({ msg: 'agent ended: its undelivered items are dropped', agentId: this.address.agentId }));
+      this.end('agent_ended');
+      this.#d.onAgentEnded?.();
+      return;
+    }
+    await this.#waiter.sleep(backoffDelayMs(this.#attempt++, Math.random(), this.#d.backoff));
+  }
+
+  /** `n` events of the current split were settled. */
+  #consumeSplit(n: number): void {
+    if (this.#splits.length === 0) return;
+    const left = this.#splits.pop()! - n;
+    if (left > 0) this.#splits.push(left);
+  }
+
+  /** The batch is the head of the queue: overflow never drops in-flight events. */
+  #remove(batch: Item[]): void {
+    this.#events.splice(0, batch.length);
+    for (const item of batch) this.#eventBytes -= item.bytes;
   }
 }

@@ -1,3 +1,4 @@
+import type { CredentialFiles } from '../managers/credential-files.ts';
 import type { Stats } from './stats.ts';
 import type { AgentAddress } from './worker-client.ts';
 
@@ -10,28 +11,50 @@ export type RemintResult = { ok: true; expiresAt: string } | { ok: false; status
 export type AcceptToken = (agentId: string, token: string) => { expiresAt: string } | null;
 
 /**
- * The 401 fallback: asks the Worker for a fresh token for one agent, presenting the
- * credential the TownDO handed this container for that town (kept in memory only, never
- * logged). Concurrent requests for one agent share one in-flight re-mint.
+ * The towns' container credentials, and the 401 fallback they serve: asks the Worker for
+ * a fresh token for one agent, presenting the credential the TownDO handed this container
+ * for that town (never logged). Concurrent requests for one agent share one re-mint.
+ * Credentials are kept in memory, and in root-only files where agents are isolated, so a
+ * restarted server can still heal the agents whose items it recovers.
  */
 export class Reminter {
-  readonly #credentials = new Map<string, string>();
+  readonly #credentials: Map<string, string>;
   readonly #inFlight = new Map<string, Promise<RemintResult>>();
   readonly #stats: Stats;
   readonly #accept: AcceptToken;
+  readonly #files: CredentialFiles;
+  readonly #listeners: Array<(townId: string) => void> = [];
 
-  constructor(stats: Stats, accept: AcceptToken) {
+  constructor(stats: Stats, accept: AcceptToken, files: CredentialFiles) {
     this.#stats = stats;
     this.#accept = accept;
+    this.#files = files;
+    this.#credentials = files.readAll();
   }
 
   /** The latest credential of a town (one entry per town, replaced on rotation). */
   setCredential(townId: string, credential: string): void {
+    if (this.#credentials.get(townId) === credential) return;
     this.#credentials.set(townId, credential);
+    try {
+      this.#files.write(townId, credential);
+    } catch (err) {
+      console.warn(JSON.stringify({ msg: 'container credential not kept on disk', townId, code: (err as NodeJS.ErrnoException).code }));
+    }
+    for (const listener of this.#listeners) listener(townId);
+  }
+
+  credential(townId: string): string | null {
+    return this.#credentials.get(townId) ?? null;
   }
 
   hasCredential(townId: string): boolean {
     return this.#credentials.has(townId);
+  }
+
+  /** Calls `listener` whenever a town's credential changes. */
+  onCredential(listener: (townId: string) => void): void {
+    this.#listeners.push(listener);
   }
 
   /** Towns with a credential held (one entry per town, not per agent). */

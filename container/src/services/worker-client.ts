@@ -9,12 +9,14 @@ export interface AgentAddress {
   apiUrl: string;
 }
 
-/** A Worker response as the control server sees it. `status` 0: no answer. */
+/** A Worker response as the control server sees it. `status` 0: no answer (or no token to send). */
 export interface WorkerReply {
   status: number;
   code?: string;
   /** Why there was no answer (status 0): `timeout` or the network error's code, e.g. ECONNREFUSED. */
   detail?: string;
+  /** A 401 `token_revoked` whose agent has ended for good (`error.agentEnded: true`). */
+  agentEnded?: boolean;
   body: unknown;
 }
 
@@ -23,6 +25,9 @@ interface Sent extends WorkerReply {
   token: string | null;
 }
 
+/** The kinds of request made on an agent's behalf (counted per kind). */
+export type RequestKind = keyof Stats['requests'];
+
 const TIMEOUT_MS = 15_000;
 
 /** Codes of a 401 that a fresh token can heal. */
@@ -30,9 +35,10 @@ const HEALABLE = new Set(['token_expired', 'token_invalid']);
 
 /**
  * Calls the Worker on an agent's behalf with THAT agent's token, read at the moment the
- * request is sent. A 401 that a new token can heal is healed once: if the store already
- * holds another token (a refresh or a re-mint landed meanwhile) retry with it; otherwise
- * re-mint through the container credential (single-flight per agent), then retry once.
+ * request is sent. A 401 that a new token can heal (or no token held at all) is healed
+ * once: if the store holds another token by then (a refresh or a re-mint landed) retry
+ * with it; otherwise re-mint through the container credential (single-flight per agent),
+ * then retry once. A `token_revoked` is not healed here: the caller decides.
  */
 export class WorkerClient {
   readonly #tokens: TokenStore;
@@ -45,15 +51,17 @@ export class WorkerClient {
     this.#remint = remint;
   }
 
-  async post(agent: AgentAddress, path: string, body: unknown, kind: keyof Stats['requests']): Promise<WorkerReply> {
+  /** POSTs `body` (JSON text) to one of the agent's routes (`path` after `/agents/:agentId`). */
+  async post(agent: AgentAddress, path: string, body: string, kind: RequestKind): Promise<WorkerReply> {
     const first = await this.#send(agent, path, body, kind);
-    if (first.status !== 401 || !HEALABLE.has(first.code ?? '')) return reply(first);
+    const healable = first.code === 'no_token' || (first.status === 401 && HEALABLE.has(first.code ?? ''));
+    if (!healable) return reply(first);
     const current = this.#tokens.token(agent.agentId);
     if (current === first.token && !(await this.#remint(agent)).ok) return reply(first);
     return reply(await this.#send(agent, path, body, kind));
   }
 
-  async #send(agent: AgentAddress, path: string, body: unknown, kind: keyof Stats['requests']): Promise<Sent> {
+  async #send(agent: AgentAddress, path: string, body: string, kind: RequestKind): Promise<Sent> {
     const token = this.#tokens.token(agent.agentId);
     if (!token) return { status: 0, code: 'no_token', body: null, token };
     this.#stats.requests[kind]++;
@@ -61,32 +69,36 @@ export class WorkerClient {
       const res = await fetch(`${agent.apiUrl}/api/towns/${encodeURIComponent(agent.townId)}/agents/${encodeURIComponent(agent.agentId)}${path}`, {
         method: 'POST',
         headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-        body: JSON.stringify(body),
+        body,
         signal: AbortSignal.timeout(TIMEOUT_MS),
       });
-      const text = await res.text();
-      let parsed: unknown = null;
-      try {
-        parsed = text ? JSON.parse(text) : null;
-      } catch {
-        parsed = null;
-      }
-      const code = (parsed as { error?: { code?: string } } | null)?.error?.code;
+      const parsed = parseJson(await res.text());
+      const error = (parsed as { error?: { code?: unknown; agentEnded?: unknown } } | null)?.error;
+      const code = typeof error?.code === 'string' ? error.code : undefined;
       this.#stats.countResponse(res.status, code);
-      return { status: res.status, code, body: parsed, token };
+      return { status: res.status, code, agentEnded: error?.agentEnded === true, body: parsed, token };
     } catch (err) {
       return { status: 0, code: 'unreachable', detail: unreachableDetail(err), body: null, token };
     }
   }
 }
 
+/** The parsed JSON of a response body; null when it is empty or not JSON. */
+export function parseJson(text: string): unknown {
+  try {
+    return text ? JSON.parse(text) : null;
+  } catch {
+    return null;
+  }
+}
+
 /** The reply without the token it was sent with. */
 function reply(sent: Sent): WorkerReply {
-  return { status: sent.status, code: sent.code, detail: sent.detail, body: sent.body };
+  return { status: sent.status, code: sent.code, detail: sent.detail, agentEnded: sent.agentEnded, body: sent.body };
 }
 
 /** What a failed fetch says about why: never the request (it carries a token). */
-function unreachableDetail(err: unknown): string {
+export function unreachableDetail(err: unknown): string {
   const e = err as { name?: string; cause?: { code?: unknown } };
   if (e?.name === 'TimeoutError') return 'timeout';
   return typeof e?.cause?.code === 'string' ? e.cause.code : String(e?.name ?? 'error');

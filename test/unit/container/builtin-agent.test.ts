@@ -58,14 +58,36 @@ describe('the built-in agent (default command) against the stand-in Worker', () 
     expect([...t.worker.events.values()].filter((e) => (e as { type: string }).type === 'error')).toEqual([]);
   });
 
-  it('a polecat whose tokens are revoked gives up after 5 refused calls instead of spinning (no re-mint for a revoked token)', async () => {
-    t.worker.revoked.add('pc-revoked');
+  it('a polecat whose tokens are revoked (a newer generation is coming) gives up after 5 refused calls instead of spinning (no re-mint for a revoked token)', async () => {
+    t.worker.currentGen.set('pc-revoked', 2); // its gen-1 tokens: 401 token_revoked, agentEnded false
     const remints = t.worker.remints;
     expect((await start('pc-revoked', 'polecat', { GASTOWN_POLECAT_STEPS: '20' })).status).toBe(201);
-    await until(() => !t.c.control.agents.get('pc-revoked'), 20_000, 'the revoked polecat to exit and be released');
+    await until(() => t.c.control.agents.get('pc-revoked')?.status === 'exited', 20_000, 'the revoked polecat to exit');
     const refusedTools = t.worker.seen.filter((s) => s.pathAgent === 'pc-revoked' && s.kind === 'tool' && s.status === 401);
     expect(refusedTools).toHaveLength(5);
     expect(t.worker.remints).toBe(remints);
-    t.worker.revoked.delete('pc-revoked');
+    // its events wait for the newer generation's token; the TownDO stops it instead
+    expect(t.c.control.agents.get('pc-revoked')!.outbox.pending).toBeGreaterThan(0);
+    expect((await t.c.call('POST', '/agents/pc-revoked/stop')).status).toBe(200);
+    t.worker.currentGen.delete('pc-revoked');
+  });
+
+  it('mail the Worker delivers again until acknowledged is handled once, and acknowledged on the next gt_mail_check', async () => {
+    t.worker.mailbox.set('ref-2', [
+      { id: 'm-a', from: 'pc-1', subject: 'review', body: 'please', beadId: 'bead-a', sentAt: new Date().toISOString() },
+      { id: 'm-b', from: 'pc-2', subject: 'review', body: 'please', beadId: 'bead-b', sentAt: new Date().toISOString() },
+    ]);
+    expect((await start('ref-2', 'refinery')).status).toBe(201);
+    await until(() => !t.worker.mailbox.has('ref-2'), 10_000, 'the mail to be acknowledged');
+    const checks = callsOf('ref-2').filter((x) => x.kind === 'tools/gt_mail_check');
+    expect(checks[0]!.body).toEqual({});
+    expect(checks[1]!.body).toEqual({ ack: ['m-a', 'm-b'] });
+    // the same mail arrives again (redelivered before the ack landed): not handled twice
+    t.worker.mailbox.set('ref-2', [{ id: 'm-a', from: 'pc-1', subject: 'review', body: 'please', beadId: 'bead-a', sentAt: new Date().toISOString() }]);
+    await until(() => !t.worker.mailbox.has('ref-2'), 10_000, 'the redelivered mail to be acknowledged again');
+    await until(() => callsOf('ref-2').filter((x) => x.kind === 'review-complete').length >= 2, 10_000, 'the review callbacks');
+    const reviews = callsOf('ref-2').filter((x) => x.kind === 'review-complete').map((x) => x.body.beadId);
+    expect(reviews).toEqual(['bead-a', 'bead-b']);
+    expect((await t.c.call('POST', '/agents/ref-2/stop')).status).toBe(200);
   });
 });

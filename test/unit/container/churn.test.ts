@@ -12,11 +12,16 @@ import { signAgentToken, startStandInWorker } from './stand-in-worker.ts';
 /** A process manager behind the seam: no spawn, the same start/kill contract. */
 class FakeProcesses {
   size = 0;
-  start(_id: string, _cmd: readonly string[], _env: NodeJS.ProcessEnv, hooks: ProcessHooks) {
+  uidsHeld = 0;
+  recover() {
+    return 0;
+  }
+  start(_id: string, _cmd: readonly string[], _prepare: unknown, hooks: ProcessHooks) {
     this.size++;
     let alive = true;
     return {
       pid: 1,
+      owner: null,
       send: () => alive,
       kill: async () => {
         if (!alive) return;
@@ -42,7 +47,7 @@ describe('start/stop churn releases everything', () => {
     const stateDir = mkdtempSync(join(tmpdir(), 'gastown-churn-'));
     const processes = new FakeProcesses();
     const control = createControlServer(
-      { port: 1, controlSecret: CONTROL_SECRET, heartbeatIntervalMs: 30_000, stateDir, clockSkewMs: 0 },
+      { port: 1, host: '127.0.0.1', controlSecret: CONTROL_SECRET, heartbeatIntervalMs: 30_000, stateDir },
       { processes: processes as unknown as ProcessManager },
     );
     const post = async (path: string, body: unknown) =>
@@ -87,8 +92,8 @@ describe('start/stop churn releases everything', () => {
         expect(existsSync(c.control.processes.workDirOf(agentId))).toBe(true);
         expect((await c.call('POST', '/agents/' + agentId + '/stop')).status).toBe(200);
       }
-      await until(() => c.control.processes.removing === 0, 10_000, 'work dirs removed');
-      expect(readdirSync(join(c.stateDir, 'work'))).toEqual([]);
+      await until(() => c.control.processes.removing === 0 && c.control.processes.uidsHeld === 0, 10_000, 'folders removed, uids released');
+      for (const dir of ['work', 'home', 'processes', 'tokens']) expect([dir, readdirSync(join(c.stateDir, dir))]).toEqual([dir, []]);
       const stats = (await c.call('GET', '/stats')).json;
       expect(stats).toMatchObject({ agentsHeld: 0, tokensHeld: 0, processes: 0, heartbeatTargets: 0, agentsStarted: 300 });
       expect(readdirSync(join(c.stateDir, 'tokens'))).toEqual([]);

@@ -37,22 +37,42 @@ describe('control server', () => {
     expect(JSON.stringify(list)).not.toMatch(/eyJ/);
   });
 
-  it('an older token after a newer one → 409 and unchanged; another agent\'s token → 400; unknown agent → 404', async () => {
-    await start('order');
-    const newer = await signAgentToken('order', t.worker.townId, now() + 100);
-    const older = await signAgentToken('order', t.worker.townId, now() + 50);
+  it('an older token after a newer one → 409 with what is held (gen, iat, exp; never the token) and unchanged; another agent\'s token → 400; unknown agent → 404', async () => {
+    const t0 = now();
+    await start('order', t0 - 200);
+    const newer = await signAgentToken('order', t.worker.townId, t0 - 50);
+    const older = await signAgentToken('order', t.worker.townId, t0 - 100);
     expect((await t.c.call('POST', '/agents/order/refresh-token', { token: newer })).status).toBe(200);
     const refused = await t.c.call('POST', '/agents/order/refresh-token', { token: older });
-    expect(refused.status).toBe(409);
+    expect(refused).toEqual({ status: 409, json: { error: { code: 'conflict', message: expect.any(String) }, held: { gen: 1, iat: t0 - 50, exp: t0 - 50 + 600 } } });
     expect(t.c.control.tokens.token('order')).toBe(newer);
     const file = readFileSync(`${t.c.stateDir}/tokens/order.jwt`, 'utf8');
     expect(file).toBe(newer);
-    const other = await t.c.call('POST', '/agents/order/refresh-token', { token: await signAgentToken('someone-else', t.worker.townId, now() + 200) });
+    const other = await t.c.call('POST', '/agents/order/refresh-token', { token: await signAgentToken('someone-else', t.worker.townId, now()) });
     expect(other.status).toBe(400);
     expect(t.c.control.tokens.token('order')).toBe(newer);
     expect((await t.c.call('POST', '/agents/nobody/refresh-token', { token: newer })).status).toBe(404);
-    const batch = await t.c.call('POST', '/agents/refresh-tokens', { tokens: [{ agentId: 'order', token: older }, { agentId: 'nobody', token: older }, { agentId: 'hb-a', token: await signAgentToken('hb-a', t.worker.townId, now() + 300) }] });
+    const batch = await t.c.call('POST', '/agents/refresh-tokens', { tokens: [{ agentId: 'order', token: older }, { agentId: 'nobody', token: older }, { agentId: 'hb-a', token: await signAgentToken('hb-a', t.worker.townId, now() + 10) }] });
     expect(batch.json.results.map((r: { status: number }) => r.status)).toEqual([409, 404, 200]);
+    expect(batch.json.results[0]).toEqual({ agentId: 'order', status: 409, error: { code: 'conflict', message: expect.any(String) }, held: { gen: 1, iat: t0 - 50, exp: t0 - 50 + 600 } });
+    expect(JSON.stringify(batch.json)).not.toContain('eyJ');
+  });
+
+  it('token ordering and future iat: a newer generation wins over a later iat of an older one; a token issued more than 30 s in the future → 400, unchanged', async () => {
+    const t0 = now();
+    await start('gens', t0 - 100);
+    const gen2 = await signAgentToken('gens', t.worker.townId, t0 - 60, 600, 2);
+    const gen1Later = await signAgentToken('gens', t.worker.townId, t0 - 10, 600, 1);
+    expect((await t.c.call('POST', '/agents/gens/refresh-token', { token: gen2 })).status).toBe(200);
+    expect((await t.c.call('POST', '/agents/gens/refresh-token', { token: gen1Later })).json).toMatchObject({ held: { gen: 2, iat: t0 - 60 } });
+    const future = await t.c.call('POST', '/agents/gens/refresh-token', { token: await signAgentToken('gens', t.worker.townId, now() + 45, 600, 3) });
+    expect(future.status).toBe(400);
+    expect(future.json.error.message).toMatch(/future/);
+    expect(t.c.control.tokens.token('gens')).toBe(gen2);
+    const listed = (await t.c.call('GET', `/agents?townId=${t.worker.townId}`)).json as Array<{ agentId: string; tokenGen: number }>;
+    expect(listed.find((a) => a.agentId === 'gens')?.tokenGen).toBe(2);
+    expect((await t.c.call('GET', '/agents?townId=another-town')).json).toEqual([]);
+    await t.c.call('POST', '/agents/gens/stop');
   });
 
   it('a different token of the same age (same iat and exp, another jti) is not older: 200, stored and written, alone or in a batch', async () => {
@@ -102,7 +122,7 @@ describe('control server', () => {
     await start('quick', now(), { command: [process.execPath, '-e', 'console.log(JSON.stringify({type:"hello"}))'] });
     await until(() => !t.c.control.agents.get('quick'), 10_000, 'the exited agent to be forgotten');
     const completed = t.worker.seen.filter((s) => s.kind === 'completed').slice(before);
-    expect(completed).toEqual([{ kind: 'completed', pathAgent: 'quick', tokenAgent: 'quick', status: 200, tokenIat: expect.any(Number) }]);
+    expect(completed).toEqual([{ kind: 'completed', pathAgent: 'quick', tokenAgent: 'quick', status: 200, tokenIat: expect.any(Number), tokenGen: 1 }]);
     expect([...t.worker.events.values()].some((e) => (e as { type: string }).type === 'hello')).toBe(true);
     expect(existsSync(`${t.c.stateDir}/tokens/quick.jwt`)).toBe(false);
   });

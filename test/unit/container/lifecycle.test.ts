@@ -1,18 +1,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { CONTROL_SECRET, IDLE_COMMAND, until, useStandInPair } from './harness.ts';
+import { alive, CONTROL_SECRET, IDLE_COMMAND, until, useStandInPair } from './harness.ts';
 import { signAgentToken } from './stand-in-worker.ts';
 
 const now = () => Math.floor(Date.now() / 1000);
 
-/** Running (a killed orphan may linger as a zombie until init reaps it: that counts as dead). */
-function alive(pid: number): boolean {
-  try {
-    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
-}
 
 /** Echoes each stdin line back as an event, and stays alive until stdin closes. */
 const ECHO = [process.execPath, '-e', `require('readline').createInterface({input: process.stdin}).on('line', (l) => console.log(JSON.stringify({type: 'echo', line: l})));`];
@@ -69,6 +61,27 @@ describe('agent lifecycle through the control server', () => {
     await until(() => !alive(pid), 5_000, 'the grandchild to be gone');
   });
 
+  it('grandchildren: an agent that forks and exits takes its grandchildren with it, in its group or escaped with setsid; then its uid is released', async () => {
+    const FORKER = `const { spawn } = require('child_process');
+      const inGroup = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+      const escaped = spawn(process.execPath, ['-e', 'process.on("SIGTERM", () => {}); setInterval(() => {}, 1000)'], { stdio: 'ignore', detached: true });
+      console.log(JSON.stringify({ type: 'forked', pids: [inGroup.pid, escaped.pid] }));
+      setTimeout(() => process.exit(0), 200);`;
+    t.worker.down = true; // the exited agent is still delivering: its token file stays, as the server's
+    const held = t.c.control.processes.uidsHeld;
+    await t.c.call('POST', '/agents/start', await startBody('forker', now(), { command: [process.execPath, '-e', FORKER] }));
+    const uid = t.c.control.agents.get('forker')!.process.owner!.uid;
+    await until(() => t.c.control.agents.get('forker')?.status === 'exited', 10_000, 'the agent to exit');
+    const { statSync } = await import('node:fs');
+    expect(statSync(`${t.c.stateDir}/tokens/forker.jwt`).uid).toBe(0);
+    t.worker.down = false;
+    await until(() => eventsOf('forked').length > 0, 10_000, 'the grandchild pids');
+    const pids = eventsOf('forked')[0]!.pids as number[];
+    await until(() => pids.every((pid) => !alive(pid)), 10_000, 'the grandchildren to be gone');
+    await until(() => t.c.control.processes.uidsHeld === held, 10_000, 'the uid released');
+    expect((await import('../../../container/src/managers/proc.ts')).findProcesses({ uid })).toEqual([]);
+  });
+
   it('errors are JSON: 401 with WWW-Authenticate, 404 unknown agent, 413 over 1 MiB, 400 bad types', async () => {
     const res = await fetch(`${t.c.url}/agents`, { headers: { authorization: 'Bearer nope' } });
     expect(res.status).toBe(401);
@@ -113,17 +126,36 @@ describe('agent lifecycle through the control server', () => {
     expect(stats.responses['401_expired']).toBeGreaterThanOrEqual(1);
   });
 
-  it('a revoked agent stops delivering: its buffered events are dropped and counted', async () => {
+  it('ended: a 401 token_revoked with agentEnded true ends the agent\'s process group; its undelivered events are dropped (agent_ended) and reported', async () => {
     const stats = t.c.control.stats;
-    await t.c.call('POST', '/agents/start', await startBody('revoked', now(), { command: ECHO }));
+    const before = stats.drops.event.agent_ended;
+    await t.c.call('POST', '/agents/start', await startBody('revoked', now(), { command: ECHO, containerCredential: t.worker.credential }));
+    const pid = t.c.control.agents.get('revoked')!.pid;
     t.worker.revoked.add('revoked');
     await t.c.call('POST', '/agents/revoked/message', { text: 'one' });
-    await until(() => stats.eventsDroppedRevoked >= 1, 10_000, 'the revoked drop');
-    const dropped = stats.eventsDroppedRevoked;
-    await t.c.call('POST', '/agents/revoked/message', { text: 'two' });
-    await until(() => stats.eventsDroppedRevoked === dropped + 1, 10_000, 'the later event counted as dropped');
+    await until(() => !t.c.control.agents.get('revoked'), 10_000, 'the ended agent to be released');
+    expect(alive(pid)).toBe(false);
+    expect(stats.drops.event.agent_ended - before).toBeGreaterThanOrEqual(1);
     expect(eventsOf('echo').some((e) => String(e.line).includes('"one"'))).toBe(false);
+    await until(() => (t.worker.dropTotals()['event/agent_ended'] ?? 0) >= 1, 10_000, 'the drop report');
     t.worker.revoked.delete('revoked');
+  });
+
+  it('revoked but not ended: events wait (nothing dropped) until the new generation\'s token arrives, then are delivered with it', async () => {
+    const stats = t.c.control.stats;
+    const dropsBefore = JSON.stringify(stats.drops);
+    await t.c.call('POST', '/agents/start', await startBody('regen', now(), { command: ECHO }));
+    t.worker.currentGen.set('regen', 2); // the TownDO restarted it: gen-1 tokens are revoked, agentEnded false
+    await t.c.call('POST', '/agents/regen/message', { text: 'waiting' });
+    await until(() => t.worker.seen.filter((s) => s.pathAgent === 'regen' && s.kind === 'events' && s.status === 401).length >= 3, 10_000, 'refused deliveries');
+    expect(t.c.control.agents.get('regen')!.outbox.pending).toBeGreaterThan(0);
+    const fresh = await signAgentToken('regen', t.worker.townId, now(), 600, 2);
+    expect((await t.c.call('POST', '/agents/regen/refresh-token', { token: fresh })).status).toBe(200);
+    await until(() => eventsOf('echo').some((e) => String(e.line).includes('"waiting"')), 10_000, 'the event delivered with the new token');
+    expect(JSON.stringify(stats.drops)).toBe(dropsBefore);
+    expect(t.worker.seen.filter((s) => s.pathAgent === 'regen' && s.kind === 'events' && s.status === 200).every((s) => s.tokenGen === 2)).toBe(true);
+    t.worker.currentGen.delete('regen');
+    await t.c.call('POST', '/agents/regen/stop');
   });
 
   it('the local re-mint route needs the agent nonce, re-mints, rewrites the file and returns only the expiry', async () => {
@@ -158,7 +190,13 @@ describe('agent lifecycle through the control server', () => {
       requests: { heartbeat: expect.any(Number), events: expect.any(Number), completed: expect.any(Number), reviewComplete: expect.any(Number) },
       responses: { '2xx': expect.any(Number), '401_expired': expect.any(Number), '401_revoked': expect.any(Number), '401_other': expect.any(Number), '403': expect.any(Number), other: expect.any(Number) },
       remints: expect.any(Number), remintFailures: expect.any(Number), tokensAccepted: expect.any(Number), tokensRejected409: expect.any(Number),
-      eventsQueued: expect.any(Number), eventsDelivered: expect.any(Number), eventsDropped: expect.any(Number),
+      eventsQueued: expect.any(Number), eventsDelivered: expect.any(Number),
+      drops: {
+        event: { overflow: expect.any(Number), too_large: expect.any(Number), refused: expect.any(Number), agent_ended: expect.any(Number), superseded: expect.any(Number) },
+        completed: expect.any(Object),
+        reviewComplete: expect.any(Object),
+      },
+      journal: { segments: expect.any(Number), bytes: expect.any(Number), liveRecords: expect.any(Number), tornRecordsSkipped: 0 },
     });
     expect(stats.tokensRejected409).toBeGreaterThanOrEqual(1);
     expect(JSON.stringify(stats)).not.toContain('eyJ');

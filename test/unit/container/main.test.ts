@@ -1,63 +1,108 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chownSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { describe, expect, it } from 'vitest';
-import { IDLE_COMMAND } from './harness.ts';
-import { signAgentToken } from './stand-in-worker.ts';
+import { afterEach, describe, expect, it } from 'vitest';
+import { alive, CONTROL_SECRET, IDLE_COMMAND, until } from './harness.ts';
+import { mainEnv, runMain } from './main-process.ts';
+import { signAgentToken, startStandInWorker } from './stand-in-worker.ts';
 
-const MAIN = new URL('../../../container/src/main.ts', import.meta.url).pathname;
-
-function run(env: Record<string, string>) {
-  const child = spawn(process.execPath, [MAIN], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  const lines: string[] = [];
-  const waiters: Array<() => void> = [];
-  for (const stream of [child.stdout, child.stderr]) createInterface({ input: stream }).on('line', (l) => (lines.push(l), waiters.splice(0).forEach((w) => w())));
-  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-  const line = (match: RegExp) =>
-    new Promise<string>((resolve, reject) => {
-      const check = () => {
-        const found = lines.find((l) => match.test(l));
-        if (found) resolve(found);
-        else waiters.push(check);
-      };
-      exited.then(() => reject(new Error(`exited before ${match}: ${lines.join('\n')}`)));
-      check();
-    });
-  return { child, lines, exited, line };
-}
+const cleanup: Array<() => unknown> = [];
+afterEach(async () => {
+  for (const fn of cleanup.splice(0).reverse()) await fn();
+});
+const stateDirFor = (name: string) => {
+  const dir = mkdtempSync(join(tmpdir(), `gastown-${name}-`));
+  cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+};
+const startBody = async (agentId: string, command: string[]) => ({
+  agentId, townId: 'town-main', rigId: null, role: 'polecat', apiUrl: 'http://127.0.0.1:9', command,
+  token: await signAgentToken(agentId, 'town-main', Math.floor(Date.now() / 1000)),
+});
+/** An agent that forks a grandchild, reports its pid, and runs on whatever happens to its stdin. */
+const STUBBORN = [process.execPath, '-e', `const g = require('child_process').spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' }); console.log(JSON.stringify({ type: 'grandchild', pid: g.pid })); setInterval(() => {}, 1000);`];
 
 describe('node container/src/main.ts', () => {
   it('refuses to start without CONTAINER_CONTROL_SECRET', async () => {
-    const p = run({ PORT: '0' });
+    const p = runMain({ PORT: '0' });
     expect(await p.exited).toBe(1);
     expect(p.lines.join('\n')).toMatch(/CONTAINER_CONTROL_SECRET/);
   });
 
-  it('serves on PORT=0, and on SIGTERM ends its agents and exits 0', async () => {
-    const stateDir = mkdtempSync(join(tmpdir(), 'gastown-main-'));
-    const secret = 'main-test-secret';
-    const p = run({ PORT: '0', CONTAINER_CONTROL_SECRET: secret, GASTOWN_STATE_DIR: stateDir });
-    try {
-      const { port } = JSON.parse(await p.line(/listening/)) as { port: number };
-      const url = `http://127.0.0.1:${port}`;
-      expect(await (await fetch(`${url}/health`)).json()).toEqual({ ok: true });
-      const token = await signAgentToken('main-agent', 'town-main', Math.floor(Date.now() / 1000));
-      const started = await fetch(`${url}/agents/start`, {
-        method: 'POST', headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ agentId: 'main-agent', townId: 'town-main', rigId: null, role: 'polecat', token, apiUrl: 'http://127.0.0.1:9', command: IDLE_COMMAND }),
-      });
-      expect(started.status).toBe(201);
-      const { pid } = (await started.json()) as { pid: number };
-      p.child.kill('SIGTERM');
-      expect(await p.exited).toBe(0);
-      expect(() => process.kill(pid, 0)).toThrow();
-      expect(p.lines.join('\n')).not.toContain(secret);
-      expect(p.lines.join('\n')).not.toContain(token);
-    } finally {
-      p.child.kill('SIGKILL');
-      rmSync(stateDir, { recursive: true, force: true });
-    }
+  it('listens on 127.0.0.1 unless HOST says otherwise; on SIGTERM ends its agents and exits 0, never printing a secret or token', async () => {
+    const p = runMain(mainEnv(stateDirFor('main')));
+    cleanup.push(() => p.child.kill('SIGKILL'));
+    await p.listening();
+    expect(JSON.parse(await p.line(/listening/))).toMatchObject({ host: '127.0.0.1', isolated: true });
+    const body = await startBody('main-agent', IDLE_COMMAND);
+    const started = await p.call('POST', '/agents/start', body);
+    expect(started.status).toBe(201);
+    p.child.kill('SIGTERM');
+    expect(await p.exited).toBe(0);
+    expect(alive(started.json.pid)).toBe(false);
+    expect(p.lines.join('\n')).not.toContain(CONTROL_SECRET);
+    expect(p.lines.join('\n')).not.toContain(body.token);
+  });
+
+  it('shutdown: once SIGTERM arrives, POST /agents/start is refused with 503 shutting_down', async () => {
+    const worker = await startStandInWorker('town-main');
+    cleanup.push(() => worker.close());
+    const p = runMain(mainEnv(stateDirFor('shutdown')));
+    cleanup.push(() => p.child.kill('SIGKILL'));
+    await p.listening();
+    // an agent that ignores SIGTERM keeps the shutdown going for the kill grace period
+    const deaf = [process.execPath, '-e', 'process.on("SIGTERM", () => {}); console.log(JSON.stringify({ type: "deaf" })); setInterval(() => {}, 1000)'];
+    expect((await p.call('POST', '/agents/start', { ...(await startBody('deaf', deaf)), apiUrl: worker.url })).status).toBe(201);
+    await until(() => worker.events.size > 0, 10_000, 'the agent ready (SIGTERM ignored)');
+    p.child.kill('SIGTERM');
+    await p.line(/shutting down/);
+    const refused = await p.call('POST', '/agents/start', await startBody('late', IDLE_COMMAND));
+    expect(refused).toEqual({ status: 503, json: { error: { code: 'shutting_down', message: expect.any(String) } } });
+    expect(await p.exited).toBe(0);
+  });
+
+  it('leftover agents: a restarted server SIGKILLs the process groups its killed predecessor recorded, and leaves a reused pid alone', async () => {
+    const stateDir = stateDirFor('leftover');
+    const first = runMain(mainEnv(stateDir));
+    cleanup.push(() => first.child.kill('SIGKILL'));
+    await first.listening();
+    const a = await first.call('POST', '/agents/start', await startBody('left-a', STUBBORN));
+    const b = await first.call('POST', '/agents/start', await startBody('left-b', STUBBORN));
+    expect([a.status, b.status]).toEqual([201, 201]);
+    expect(readdirSync(join(stateDir, 'processes')).sort()).toEqual(['left-a.json', 'left-b.json']);
+    // a record whose pid now belongs to an unrelated process (another start time): pid reuse is not a match
+    const bystander = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore', detached: true });
+    cleanup.push(() => bystander.kill('SIGKILL'));
+    writeFileSync(join(stateDir, 'processes', 'reused.json'), JSON.stringify({ agentId: 'reused', pid: bystander.pid, pgid: bystander.pid, startTime: '1', uid: null }));
+    first.child.kill('SIGKILL');
+    await first.exited;
+    expect([alive(a.json.pid), alive(b.json.pid)]).toEqual([true, true]);
+    const second = runMain(mainEnv(stateDir));
+    cleanup.push(() => second.child.kill('SIGKILL'));
+    await second.listening();
+    await until(() => !alive(a.json.pid) && !alive(b.json.pid), 5_000, 'the leftover agents to be ended');
+    expect(alive(bystander.pid!)).toBe(true);
+    expect(readdirSync(join(stateDir, 'processes'))).toEqual([]);
+    expect((await second.call('GET', '/stats')).json.leftoverAgentsEnded).toBe(2);
+    expect(second.lines.filter((l) => l.includes('ended an agent a previous control server left running'))).toHaveLength(2);
+  });
+
+  it('not root: logs once, clearly, that agents are NOT isolated and why, and runs them under its own uid', async () => {
+    const stateDir = stateDirFor('nonroot');
+    chownSync(stateDir, 65534, 65534);
+    const p = runMain(mainEnv(stateDir), { uid: 65534, gid: 65534 });
+    cleanup.push(() => p.child.kill('SIGKILL'));
+    await p.listening();
+    const warning = JSON.parse(await p.line(/NOT isolated/));
+    expect(warning.why).toMatch(/uid 65534, not root/);
+    expect(p.lines.filter((l) => l.includes('NOT isolated'))).toHaveLength(1);
+    const stats = (await p.call('GET', '/stats')).json;
+    expect(stats.isolated).toBe(false);
+    const started = await p.call('POST', '/agents/start', await startBody('shared-uid', IDLE_COMMAND));
+    expect(started.status).toBe(201);
+    expect(readdirSync(stateDir)).not.toContain('credentials');
+    p.child.kill('SIGTERM');
+    expect(await p.exited).toBe(0);
   });
 });

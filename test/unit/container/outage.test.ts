@@ -3,28 +3,30 @@ import { until, useStandInPair } from './harness.ts';
 import { signAgentToken } from './stand-in-worker.ts';
 
 const TICKS = 400;
-/** 400 events, one every 100 ms (40 s, spanning the outage), then exit 0. */
-const EMITTER = `let n = 0; const t = setInterval(() => { console.log(JSON.stringify({ type: 'tick', n: ++n })); if (n >= ${TICKS}) { clearInterval(t); process.exit(0); } }, 100);`;
+/** 400 events, one every 10 ms, then it waits for a line on stdin and exits 0: the outage spans its output. */
+const EMITTER = `let n = 0; const t = setInterval(() => { console.log(JSON.stringify({ type: 'tick', n: ++n })); if (n >= ${TICKS}) { clearInterval(t); process.stdin.once('data', () => process.exit(0)); } }, 10);`;
 
-describe('the Worker down for 30 s', () => {
-  const t = useStandInPair({ heartbeatIntervalMs: 1_000 });
+describe('the Worker down for a long outage (retries shortened through the backoff configuration)', () => {
+  const t = useStandInPair({ heartbeatIntervalMs: 100 });
 
   it('afterwards every event arrives, each exactly once, and the completion report once', async () => {
     const token = await signAgentToken('emitter', t.worker.townId, Math.floor(Date.now() / 1000));
     await t.c.call('POST', '/agents/start', { agentId: 'emitter', townId: t.worker.townId, rigId: null, role: 'polecat', token, apiUrl: t.worker.url, command: [process.execPath, '-e', EMITTER] });
     await until(() => t.worker.events.size >= 20, 10_000, 'the first events');
     t.worker.down = true;
-    const outageStart = Date.now();
     const warn = vi.spyOn(console, 'warn');
     const log = vi.spyOn(console, 'log');
     await until(() => (t.c.control.agents.get('emitter')?.heartbeats.failures ?? 0) >= 3, 10_000, 'heartbeats to fail');
     const listed = ((await t.c.call('GET', '/agents')).json as Array<Record<string, unknown>>).find((a) => a.agentId === 'emitter')!;
     expect(listed).toMatchObject({ lastHeartbeatFailure: { status: 503, code: 'unavailable', detail: null } });
-    expect((listed.heartbeatFailures as number)).toBeGreaterThanOrEqual(3);
-    expect((listed.deliveryFailures as number)).toBeGreaterThanOrEqual(1);
-    await new Promise((r) => setTimeout(r, 30_000 - (Date.now() - outageStart))); // the outage itself: real time
-    const bufferedAtEnd = t.c.control.agents.get('emitter')!.outbox.pending;
+    expect(listed.heartbeatFailures as number).toBeGreaterThanOrEqual(3);
+    // the outage lasts until the agent has printed everything and many retries have failed
+    const outbox = () => t.c.control.agents.get('emitter')!.outbox;
+    await until(() => t.worker.events.size + outbox().pending >= TICKS && outbox().failures.failures >= 20, 30_000, 'the outage to span the output');
+    const bufferedAtEnd = outbox().pending;
     t.worker.down = false;
+    await until(() => t.c.control.agents.get('emitter')!.heartbeats.failures === 0, 10_000, 'heartbeats to recover');
+    await t.c.call('POST', '/agents/emitter/message', { text: 'exit' });
     await until(() => !t.c.control.agents.get('emitter'), 30_000, 'all events and the completion report delivered');
     const lines = (spy: typeof warn) => spy.mock.calls.map((args) => String(args[0]));
     expect(lines(warn).filter((l) => l.includes('"heartbeats failing"') && l.includes('"emitter"'))).toHaveLength(1);
@@ -39,9 +41,9 @@ describe('the Worker down for 30 s', () => {
     const completed = t.worker.calls.filter((x) => x.kind === 'completed' && x.pathAgent === 'emitter');
     expect(completed).toEqual([{ kind: 'completed', pathAgent: 'emitter', body: { status: 'completed', summary: 'exited 0' } }]);
     const { stats } = t.c.control;
-    expect(stats.eventsDropped).toBe(0);
+    expect(JSON.stringify(stats.drops)).not.toMatch(/[1-9]/);
     expect(stats.eventsDelivered).toBe(stats.eventsQueued);
     expect(bufferedAtEnd).toBeGreaterThan(200);
-    console.log(`outage: ${bufferedAtEnd} events buffered at the end of the 30 s outage; ${ticks.length} stored once each; ${t.worker.duplicateEvents} re-deliveries of an id already stored (refused by id)`);
+    console.log(`outage: ${bufferedAtEnd} events buffered at the end of the outage; ${ticks.length} stored once each; ${t.worker.duplicateEvents} re-deliveries of an id already stored (refused by id)`);
   });
 });

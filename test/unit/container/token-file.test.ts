@@ -26,7 +26,7 @@ describe('token file', () => {
   const t = useStandInPair({ heartbeatIntervalMs: 60_000 });
 
   it('a child reading it in a tight loop during 1,000 refreshes never reads a partial or empty token', async () => {
-    const base = Math.floor(Date.now() / 1000);
+    const base = Math.floor(Date.now() / 1000) - 1_000; // each refresh a second newer, none in the future
     const first = await signAgentToken('reader', t.worker.townId, base);
     const started = await t.c.call('POST', '/agents/start', { agentId: 'reader', townId: t.worker.townId, rigId: null, role: 'polecat', token: first, apiUrl: t.worker.url, command: [process.execPath, '-e', READER] });
     expect(started.status).toBe(201);

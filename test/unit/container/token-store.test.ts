@@ -10,7 +10,7 @@ const fakeClock = (start: number) => {
   return { now: () => t, advance: (ms: number) => (t += ms) };
 };
 
-describe('token store: one token per agent, newer only', () => {
+describe('token ordering: one token per agent, newer only (gen, then iat, then exp); a future iat is refused', () => {
   it.each([
     ['newer iat', 200, tok(100, 700), tok(200, 800)],
     ['newer iat, earlier exp', 200, tok(100, 900), tok(200, 800)],
@@ -30,8 +30,18 @@ describe('token store: one token per agent, newer only', () => {
     ['no iat', 400, tok(100, 700), jwt({ agentId: 'a1', townId: 't1', exp: 800 })],
     ['exp a string', 400, tok(100, 700), jwt({ agentId: 'a1', townId: 't1', iat: 200, exp: '800' })],
     ['not a string', 400, tok(100, 700), 42],
+    // a restarted agent's generation supersedes the previous one's whatever their times
+    ['newer gen, older iat', 200, tok(200, 800, { gen: 1 }), tok(100, 700, { gen: 2 })],
+    ['older gen, newer iat', 409, tok(100, 700, { gen: 2 }), tok(200, 800, { gen: 1 })],
+    ['gen absent counts as 0: gen 1 is newer', 200, tok(200, 800), tok(100, 700, { gen: 1 })],
+    ['gen absent counts as 0: older than gen 1', 409, tok(100, 700, { gen: 1 }), tok(200, 800)],
+    ['same gen, older iat', 409, tok(200, 800, { gen: 3 }), tok(100, 900, { gen: 3 })],
+    ['gen not a number', 400, tok(100, 700), tok(200, 800, { gen: 'two' })],
+    // the clock below is 10,000 s: 30 s of skew is allowed, more is refused
+    ['future iat: 30 s ahead of this clock is allowed', 200, tok(100, 700), tok(10_030, 10_600)],
+    ['future iat: 31 s ahead of this clock', 400, tok(100, 700), tok(10_031, 10_600)],
   ])('%s → %i (store unchanged unless 200)', (_name, status, first, second) => {
-    const store = new TokenStore(fakeClock(0).now);
+    const store = new TokenStore(fakeClock(10_000_000).now);
     store.register('a1', 't1');
     expect(store.offer('a1', first).status).toBe(200);
     expect(store.offer('a1', second).status).toBe(status);
@@ -53,7 +63,7 @@ describe('token store: one token per agent, newer only', () => {
     expect(store.token('a1')).toBe(y);
   });
 
-  it('an already expired (but newer) token is still taken: the clock never decides acceptance', () => {
+  it('an already expired (but newer) token is still taken: the clock only refuses tokens from the future', () => {
     const clock = fakeClock(10_000_000);
     const store = new TokenStore(clock.now);
     store.register('a1', 't1');
@@ -61,21 +71,31 @@ describe('token store: one token per agent, newer only', () => {
     expect(store.expiresInMs('a1')).toBe(700_000 - 10_000_000);
   });
 
+  it('a 409 says what is held (gen, iat, exp), never the token', () => {
+    const store = new TokenStore(fakeClock(10_000_000).now);
+    store.register('a1', 't1');
+    const held = tok(500, 1_100, { gen: 4 });
+    store.offer('a1', held);
+    const refused = store.offer('a1', tok(600, 1_200, { gen: 3 }));
+    expect(refused).toEqual({ status: 409, held: { gen: 4, iat: 500, exp: 1_100 } });
+    expect(JSON.stringify(refused)).not.toContain(held);
+  });
+
   it('dates acceptance and reports time left by the injected clock', () => {
-    const clock = fakeClock(1_000_000);
+    const clock = fakeClock(1_100_000);
     const store = new TokenStore(clock.now);
     store.register('a1', 't1');
     expect(store.acceptedAt('a1')).toBeNull();
     expect(store.expiresInMs('a1')).toBeNull();
     store.offer('a1', tok(1_000, 1_600));
-    expect(store.acceptedAt('a1')).toBe(1_000_000);
-    expect(store.expiresInMs('a1')).toBe(600_000);
+    expect(store.acceptedAt('a1')).toBe(1_100_000);
+    expect(store.expiresInMs('a1')).toBe(500_000);
     clock.advance(50_000);
     store.offer('a1', tok(1_000, 1_600)); // identical: not a new acceptance
-    expect(store.acceptedAt('a1')).toBe(1_000_000);
+    expect(store.acceptedAt('a1')).toBe(1_100_000);
     store.offer('a1', tok(1_050, 1_650));
-    expect(store.acceptedAt('a1')).toBe(1_050_000);
-    expect(store.expiresInMs('a1')).toBe(600_000);
+    expect(store.acceptedAt('a1')).toBe(1_150_000);
+    expect(store.expiresInMs('a1')).toBe(500_000);
   });
 
   it('unknown agent → 404; agents never share an entry; forget releases it', () => {

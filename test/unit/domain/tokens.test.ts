@@ -105,17 +105,27 @@ describe('revocation: does the agent still grant the token?', () => {
 
 describe('configuration', () => {
   const base = { GASTOWN_JWT_SECRET: SECRET, CONTAINER_CONTROL_SECRET: 'c' };
-  it('applies the contract defaults', () => {
-    expect(readConfig({ ...base })).toMatchObject({ agentTokenTtlSeconds: 28800, tokenRefreshIntervalSeconds: 3600, heartbeatIntervalSeconds: 30, stallAfterSeconds: 120 });
+  it('applies the contract defaults and the documented quotas', () => {
+    expect(readConfig({ ...base })).toMatchObject({
+      agentTokenTtlSeconds: 28800, userTokenTtlSeconds: 3600, tokenRefreshIntervalSeconds: 3600, heartbeatIntervalSeconds: 30, stallAfterSeconds: 120,
+      startTimeoutSeconds: 60, maxRestarts: 5,
+      quotas: { townsPerUser: 100, rigsPerTown: 50, liveAgentsPerTown: 100, beadsPerTown: 10_000, eventBytesPerAgent: 4 * 1024 * 1024, unreadMailPerAgent: 500, toolCallsPerSecond: 20, sseSubscribersPerTown: 16 },
+    });
+  });
+  it('takes a short user-token lifetime (tests cross many lifetimes in a minute)', () => {
+    expect(readConfig({ ...base, USER_TOKEN_TTL_SECONDS: '3' }).userTokenTtlSeconds).toBe(3);
   });
   it.each([
     [{ CONTAINER_CONTROL_SECRET: 'c' }, /GASTOWN_JWT_SECRET is not set/],
     [{ ...base, GASTOWN_JWT_SECRET: 'short' }, /at least 32 bytes/],
     [{ ...base, GASTOWN_JWT_SECRET_PREVIOUS: 'short' }, /PREVIOUS must be at least 32 bytes/],
     [{ GASTOWN_JWT_SECRET: SECRET }, /CONTAINER_CONTROL_SECRET is not set/],
-    [{ ...base, AGENT_TOKEN_TTL_SECONDS: 'soon' }, /positive integer/],
-    [{ ...base, AGENT_TOKEN_TTL_SECONDS: '2.5' }, /positive integer/],
+    [{ ...base, AGENT_TOKEN_TTL_SECONDS: 'soon' }, /AGENT_TOKEN_TTL_SECONDS must be a whole number/],
+    [{ ...base, AGENT_TOKEN_TTL_SECONDS: '2.5' }, /AGENT_TOKEN_TTL_SECONDS must be a whole number/],
     [{ ...base, AGENT_TOKEN_TTL_SECONDS: '1' }, /AGENT_TOKEN_TTL_SECONDS must be at least 2/],
+    [{ ...base, USER_TOKEN_TTL_SECONDS: '1' }, /USER_TOKEN_TTL_SECONDS must be at least 2/],
+    [{ ...base, MAX_LIVE_AGENTS_PER_TOWN: '0' }, /MAX_LIVE_AGENTS_PER_TOWN must be at least 1/],
+    [{ ...base, MAX_EVENT_BYTES_PER_AGENT: '1000' }, /MAX_EVENT_BYTES_PER_AGENT must be at least 65536/],
   ])('refuses %o', (env, message) => {
     expect(() => readConfig(env)).toThrow(message);
     expect(() => readConfig(env)).toThrow(expect.objectContaining({ code: 'misconfigured' }));

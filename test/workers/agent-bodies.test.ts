@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { api, dispatch, newTown, standIn } from './helpers';
+import { api, dispatch, newTown, harness } from './helpers';
 
-describe('bad input gets a JSON error and changes nothing', () => {
+describe('agent and user bodies: strict where the contract names values, lenient where it does not', () => {
   it.each([
     ['malformed JSON', 400, 'bad_request', { raw: '{"name": ' }],
     ['wrong type', 400, 'bad_request', { body: { name: 42 } }],
@@ -21,10 +21,12 @@ describe('bad input gets a JSON error and changes nothing', () => {
   it('agent routes: malformed events, wrong types and 2 MB bodies store nothing', async () => {
     const t = await newTown();
     const id = await dispatch(t);
-    const token = await standIn.heldToken(t.townId, id);
+    const token = await harness.token(id);
     const base = `/api/towns/${t.townId}/agents/${id}`;
     expect((await api(`${base}/events`, { token, raw: '{"events": [' })).status).toBe(400);
-    expect((await api(`${base}/events`, { token, body: { events: [{ id: 1, type: 'x' }] } })).status).toBe(400);
+    const numericId = await api(`${base}/events`, { token, body: { events: [{ id: 1, type: 'x' }] } });
+    expect(numericId.status).toBe(200);
+    expect(numericId.json).toMatchObject({ accepted: 0, refused: 1, results: [{ id: null, status: 'refused', error: { code: 'bad_request' } }] });
     expect((await api(`${base}/events`, { token, raw: JSON.stringify({ events: [{ id: 'e', type: 'x', text: 'y'.repeat(2 * 1024 * 1024) }] }) })).status).toBe(413);
     expect((await api(`${base}/heartbeat`, { token, body: { status: 5 } })).status).toBe(400);
     expect((await api(`${base}/completed`, { token, body: { status: 'sideways' } })).status).toBe(400);
@@ -43,7 +45,7 @@ describe('bad input gets a JSON error and changes nothing', () => {
   it('agent bodies take the contract loosely where it names no values: any heartbeat status keeps the agent alive, an event without a type is output, completion synonyms', async () => {
     const t = await newTown();
     const id = await dispatch(t);
-    const token = await standIn.heldToken(t.townId, id);
+    const token = await harness.token(id);
     const base = `/api/towns/${t.townId}/agents/${id}`;
     const agentView = async () => (await api(`/api/towns/${t.townId}`, { token: t.token })).json.agents.find((a: { id: string }) => a.id === id);
     expect((await api(`${base}/heartbeat`, { token, body: { status: 'idle' } })).status).toBe(200);
@@ -52,7 +54,7 @@ describe('bad input gets a JSON error and changes nothing', () => {
     expect(busy.status).toBe(200);
     expect((await agentView()).status).toBe('working');
     const events = await api(`${base}/events`, { token, body: { events: [{ id: 'untyped', text: 'hello' }] } });
-    expect(events.json).toEqual({ accepted: 1, duplicates: 0 });
+    expect(events.json).toMatchObject({ accepted: 1, duplicates: 0, refused: 0 });
     const stored = await api(`${base}/events`, { token: t.token });
     expect(stored.json.events[0]).toMatchObject({ id: 'untyped', type: 'output', text: 'hello' });
     const done = await api(`${base}/completed`, { token, body: { status: 'Done', summary: 'finished' } });
@@ -63,7 +65,7 @@ describe('bad input gets a JSON error and changes nothing', () => {
   it('a completion reported as an error marks the agent failed', async () => {
     const t = await newTown();
     const id = await dispatch(t);
-    const token = await standIn.heldToken(t.townId, id);
+    const token = await harness.token(id);
     expect((await api(`/api/towns/${t.townId}/agents/${id}/completed`, { token, body: { status: 'error' } })).status).toBe(200);
     expect((await api(`/api/towns/${t.townId}`, { token: t.token })).json.agents.find((a: { id: string }) => a.id === id).status).toBe('failed');
   });
@@ -71,12 +73,12 @@ describe('bad input gets a JSON error and changes nothing', () => {
   it('events are stored idempotently by id', async () => {
     const t = await newTown();
     const id = await dispatch(t);
-    const token = await standIn.heldToken(t.townId, id);
+    const token = await harness.token(id);
     const events = [{ id: 'e1', type: 'output', text: 'a' }, { id: 'e2', type: 'output', text: 'b' }];
     const first = await api(`/api/towns/${t.townId}/agents/${id}/events`, { token, body: { events } });
-    expect(first.json).toEqual({ accepted: 2, duplicates: 0 });
+    expect(first.json).toMatchObject({ accepted: 2, duplicates: 0 });
     const again = await api(`/api/towns/${t.townId}/agents/${id}/events`, { token, body: { events: [...events, { id: 'e3', type: 'output' }] } });
-    expect(again.json).toEqual({ accepted: 1, duplicates: 2 });
+    expect(again.json).toMatchObject({ accepted: 1, duplicates: 2, results: [{ id: 'e1', status: 'duplicate' }, { id: 'e2', status: 'duplicate' }, { id: 'e3', status: 'stored' }] });
     expect((await api(`/api/towns/${t.townId}`, { token: t.token })).json.agents[0].eventsStored).toBe(3);
     const stored = await api(`/api/towns/${t.townId}/agents/${id}/events`, { token: t.token });
     expect(stored.json.events.map((e: { id: string }) => e.id)).toEqual(['e3', 'e2', 'e1']);

@@ -1,0 +1,41 @@
+import { withoutWorkerSecrets } from '../domain/worker-secrets.ts';
+
+/** What an agent's environment is built from beyond the start request. */
+export interface AgentEnvInputs {
+  agentId: string;
+  townId: string;
+  rigId: string | null;
+  role: string;
+  apiUrl: string;
+  token: string;
+  tokenFile: string;
+  controlUrl: string;
+  nonce: string;
+  /** The agent's own home (isolated agents); null keeps this server's HOME. */
+  home: string | null;
+  /** The start request's `env`: the TownDO's deliberate choice, passed as given. */
+  requested?: Record<string, string>;
+}
+
+/**
+ * An agent's environment: this server's, minus every secret an agent must never hold (the
+ * Worker's secrets, the control secret), then the start request's `env` (minus the control
+ * secret), then the agent's identity, token file, control URL and nonce.
+ */
+export function agentEnvironment(base: NodeJS.ProcessEnv, i: AgentEnvInputs): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...withoutWorkerSecrets(base), ...i.requested };
+  delete env.CONTAINER_CONTROL_SECRET;
+  Object.assign(env, {
+    GASTOWN_AGENT_ID: i.agentId,
+    GASTOWN_TOWN_ID: i.townId,
+    GASTOWN_RIG_ID: i.rigId ?? '',
+    GASTOWN_ROLE: i.role,
+    GASTOWN_API_URL: i.apiUrl,
+    GASTOWN_TOKEN_FILE: i.tokenFile,
+    GASTOWN_SESSION_TOKEN: i.token,
+    GASTOWN_CONTROL_URL: i.controlUrl,
+    GASTOWN_AGENT_NONCE: i.nonce,
+  });
+  if (i.home) env.HOME = i.home;
+  return env;
+}
