@@ -36,6 +36,8 @@ export interface GastownClientOptions {
 }
 
 const seg = encodeURIComponent;
+/** The largest page `GET /api/towns` answers. */
+const TOWNS_PAGE = 500;
 
 /** A typed client of the Gastown user API. */
 export class GastownClient {
@@ -52,9 +54,15 @@ export class GastownClient {
     this.#http = new Transport(this.baseUrl, this.tokens, fetch, now);
   }
 
-  /** The caller's towns. */
+  /** All the caller's towns, oldest first (read page by page). */
   async listTowns(): Promise<TownSummary[]> {
-    return (await this.#http.json<{ towns: TownSummary[] }>('GET', '/api/towns')).towns;
+    const towns: TownSummary[] = [];
+    for (;;) {
+      const query = { limit: TOWNS_PAGE, after: towns.at(-1)?.id };
+      const page = (await this.#http.json<{ towns: TownSummary[] }>('GET', '/api/towns', { query })).towns;
+      towns.push(...page);
+      if (page.length < TOWNS_PAGE) return towns;
+    }
   }
 
   createTown(name: string): Promise<Created> {
