@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { RUNTIME_NAMES } from '../../container/src/runtimes/types';
 import { AppError } from '../errors';
 
 /** Request bodies, validated at the edge. */
@@ -7,9 +8,8 @@ const text = (max: number) => z.string().max(max);
 
 export const CreateTownBody = z.object({ name: z.string().trim().min(1).max(100) }).strict();
 export const CreateRigBody = z.object({ name: z.string().trim().min(1).max(100), gitUrl: text(2_000).optional() }).strict();
-/** What an agent process can be (the contract's runtimes); an explicit `command` overrides it. */
-export const RUNTIMES = ['builtin', 'claude-code', 'codex', 'opencode'] as const;
-export const Runtime = z.enum(RUNTIMES);
+/** What an agent process can be (the contract's runtimes, as the control server defines them); an explicit `command` overrides it. */
+export const Runtime = z.enum(RUNTIME_NAMES);
 
 export const DispatchAgentBody = z
   .object({

@@ -90,6 +90,6 @@ export const REFINERY_SCRIPT: Script = [
     const review = reviewRequests(ctx)[0];
     return review ? { tool: 'gt_review_complete', input: { beadId: review.beadId, outcome: 'merged', summary: 'looks right' } } : { text: 'No review requests.' };
   },
-  (ctx) => ({ tool: 'gt_mail_check', input: { ack: reviewRequests(ctx).map((m) => m.id) } }),
+  (ctx) => ({ tool: 'gt_mail_check', input: { ack: [...new Set(reviewRequests(ctx).map((m) => m.id))] } }),
   { text: 'Reviewed and merged.' },
 ];

@@ -1,4 +1,5 @@
 import { Hono } from 'hono';
+import { RUNTIME_NAMES, isRuntimeName, type RuntimeName } from '../runtimes/index.ts';
 import type { AgentService, StartRequest } from '../services/agents.ts';
 import { ControlError, MAX_BODY_BYTES, readJsonObject } from './http-errors.ts';
 
@@ -12,7 +13,7 @@ export const MAX_BATCH = 5_000;
 const MAX_BATCH_BODY_BYTES = 4 * MAX_BODY_BYTES;
 
 function parseStart(body: Record<string, unknown>): StartRequest {
-  const { agentId, townId, rigId, role, token, apiUrl, command, env, containerCredential } = body;
+  const { agentId, townId, rigId, role, token, apiUrl, command, env, containerCredential, runtime, beadId } = body;
   if (!isString(agentId) || !isString(townId) || !isString(role) || !ROLES.has(role) || !isString(token) || !isString(apiUrl)) {
     throw new ControlError('bad_request', 'agentId, townId, role (mayor|polecat|refinery), token and apiUrl are required strings');
   }
@@ -25,8 +26,10 @@ function parseStart(body: Record<string, unknown>): StartRequest {
     throw new ControlError('bad_request', 'env must be an object of strings');
   }
   if (containerCredential !== undefined && !isString(containerCredential)) throw new ControlError('bad_request', 'containerCredential must be a string');
+  if (runtime !== undefined && runtime !== null && !isRuntimeName(runtime)) throw new ControlError('bad_request', `runtime must be one of ${RUNTIME_NAMES.join(', ')}`);
+  if (beadId !== undefined && beadId !== null && !isString(beadId)) throw new ControlError('bad_request', 'beadId must be a string or null');
   if (!/^https?:\/\//.test(apiUrl)) throw new ControlError('bad_request', 'apiUrl must be an http(s) URL');
-  return { agentId, townId, rigId: (rigId as string | null | undefined) ?? null, role, token, apiUrl: apiUrl.replace(/\/+$/, ''), command: command as string[] | undefined, env: env as Record<string, string> | undefined, containerCredential };
+  return { agentId, townId, rigId: (rigId as string | null | undefined) ?? null, role, token, apiUrl: apiUrl.replace(/\/+$/, ''), command: command as string[] | undefined, env: env as Record<string, string> | undefined, containerCredential, runtime: (runtime ?? undefined) as RuntimeName | undefined, beadId: (beadId as string | null | undefined) ?? null };
 }
 
 /** Routes under /agents (control secret required). */

@@ -1,4 +1,9 @@
+import { delimiter } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { withoutWorkerSecrets } from '../domain/worker-secrets.ts';
+
+/** Where the `gt` command lives (container/bin). */
+export const GT_BIN_DIR = fileURLToPath(new URL('../../bin', import.meta.url));
 
 /** What an agent's environment is built from beyond the start request. */
 export interface AgentEnvInputs {
@@ -13,6 +18,10 @@ export interface AgentEnvInputs {
   nonce: string;
   /** The agent's own home (isolated agents); null keeps this server's HOME. */
   home: string | null;
+  /** The agent's own folder for its runtime's files (GASTOWN_AGENT_HOME), isolated or not. */
+  agentHome: string;
+  /** The bead a polecat works on (GASTOWN_BEAD_ID). */
+  beadId: string | null;
   /** The start request's `env`: the TownDO's deliberate choice, passed as given. */
   requested?: Record<string, string>;
 }
@@ -20,7 +29,8 @@ export interface AgentEnvInputs {
 /**
  * An agent's environment: this server's, minus every secret an agent must never hold (the
  * Worker's secrets, the control secret), then the start request's `env` (minus the control
- * secret), then the agent's identity, token file, control URL and nonce.
+ * secret), then the agent's identity, token file, control URL and nonce, its bead and its
+ * runtime's home, and `gt` on its PATH.
  */
 export function agentEnvironment(base: NodeJS.ProcessEnv, i: AgentEnvInputs): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...withoutWorkerSecrets(base), ...i.requested };
@@ -36,6 +46,10 @@ export function agentEnvironment(base: NodeJS.ProcessEnv, i: AgentEnvInputs): No
     GASTOWN_CONTROL_URL: i.controlUrl,
     GASTOWN_AGENT_NONCE: i.nonce,
   });
+  if (i.beadId) env.GASTOWN_BEAD_ID = i.beadId;
+  env.GASTOWN_AGENT_HOME = i.agentHome;
+  // `gt` first on the PATH, for agents that prefer their shell
+  env.PATH = [GT_BIN_DIR, env.PATH].filter(Boolean).join(delimiter);
   if (i.home) env.HOME = i.home;
   return env;
 }

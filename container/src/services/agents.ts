@@ -1,5 +1,4 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 import { controlUrlOf, type ControlConfig } from '../config.ts';
 import { parseStdoutLine, stderrEvent } from '../domain/agent-lines.ts';
 import type { BackoffOptions } from '../domain/backoff.ts';
@@ -8,6 +7,7 @@ import type { Journal, Replayed } from '../managers/journal.ts';
 import { NoUidError, type AgentProcess, type ProcessManager } from '../managers/process-manager.ts';
 import type { TokenFiles } from '../managers/token-file.ts';
 import type { OfferResult, TokenStore } from '../managers/token-store.ts';
+import { agentCommand, type RuntimeName } from '../runtimes/index.ts';
 import { agentEnvironment } from './agent-env.ts';
 import { listAgents, type AgentListing } from './agent-listing.ts';
 import { Deliveries } from './deliveries.ts';
@@ -20,8 +20,6 @@ import { Reminter } from './reminter.ts';
 import type { Stats } from './stats.ts';
 import { WorkerClient, type AgentAddress } from './worker-client.ts';
 
-/** The built-in agent, run when a start request names no command. */
-export const BUILTIN_AGENT = fileURLToPath(new URL('../agent/builtin-agent.ts', import.meta.url));
 
 /** What `/agents/start` carries. */
 export interface StartRequest {
@@ -31,6 +29,10 @@ export interface StartRequest {
   role: string;
   token: string;
   apiUrl: string;
+  /** What runs when there is no `command` (default builtin). */
+  runtime?: RuntimeName;
+  /** The bead a polecat works on. */
+  beadId?: string | null;
   command?: string[];
   env?: Record<string, string>;
   containerCredential?: string;
@@ -147,12 +149,12 @@ export class AgentService {
       onExit: (code: number | null, signal: NodeJS.Signals | null) => this.#exited(record, code, signal),
     };
     try {
-      const command = req.command?.length ? req.command : [process.execPath, BUILTIN_AGENT];
+      const command = req.command?.length ? req.command : agentCommand(req.runtime ?? 'builtin', process.execPath);
       record.process = processes.start(req.agentId, command, (identity) => {
         files.write(req.agentId, tokens.token(req.agentId)!, identity.owner);
         return agentEnvironment(process.env, {
           ...address, rigId: req.rigId, role: req.role, token: req.token, tokenFile: files.pathOf(req.agentId),
-          controlUrl: controlUrlOf(this.#d.config), nonce, home: identity.owner ? identity.home : null, requested: req.env,
+          controlUrl: controlUrlOf(this.#d.config), nonce, home: identity.owner ? identity.home : null, agentHome: identity.home, beadId: req.beadId ?? null, requested: req.env,
         });
       }, hooks);
     } catch (err) {
