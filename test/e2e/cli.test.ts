@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GastownClient } from '../../sdk/index.ts';
-import { cleanEnv, json, runCli, startCli, type CliResult } from '../unit/cli/run-cli.ts';
+import { cleanEnv, json, removeHomes, runCli, startCli, type CliResult } from '../unit/cli/run-cli.ts';
 import { eventually, startTownFixture, type TownFixture } from './local-town-fixture.ts';
 
 const TTL_SECONDS = 3;
@@ -22,7 +22,10 @@ describe('gastown CLI against a local town with 3 s access tokens', () => {
     env = cleanEnv({ GASTOWN_URL: f.town.workerUrl, GASTOWN_CLIENT_ID: CLIENT_ID, GASTOWN_CLIENT_SECRET: CLIENT_SECRET });
     sdk = new GastownClient({ baseUrl: f.town.workerUrl, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET });
   });
-  afterAll(async () => f?.close());
+  afterAll(async () => {
+    removeHomes();
+    await f?.close();
+  });
 
   /** Runs `gastown ...args --json`, expects exit 0 and no secret in the output, returns the parsed stdout. */
   async function ok<T = any>(...args: string[]): Promise<T> {

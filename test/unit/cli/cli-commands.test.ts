@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startFakeWorker } from './fake-worker.ts';
-import { cleanEnv, json, runCli, startCli } from './run-cli.ts';
+import { cleanEnv, json, removeHomes, runCli, startCli } from './run-cli.ts';
 
 const SECRET = 'cli-commands-secret-never-printed';
 let worker: Awaited<ReturnType<typeof startFakeWorker>>;
@@ -14,7 +14,10 @@ beforeAll(async () => {
   worker = await startFakeWorker({ clients: { alice: SECRET } });
   env = cleanEnv({ GASTOWN_URL: worker.url, GASTOWN_CLIENT_ID: 'alice', GASTOWN_CLIENT_SECRET: SECRET });
 });
-afterAll(async () => worker.close());
+afterAll(async () => {
+  removeHomes();
+  await worker.close();
+});
 
 const iso = (offsetMs: number) => new Date(Date.now() + offsetMs).toISOString();
 const agent = (id: string, fields: Record<string, unknown>) => ({

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'no
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeWorker } from './fake-worker.ts';
-import { cleanEnv, json, ROOT, runCli } from './run-cli.ts';
+import { cleanEnv, json, removeHomes, ROOT, runCli } from './run-cli.ts';
 
 const SECRET = 's3cret-value-that-must-never-be-printed';
 let worker: Awaited<ReturnType<typeof startFakeWorker>>;
@@ -11,7 +11,10 @@ let worker: Awaited<ReturnType<typeof startFakeWorker>>;
 beforeAll(async () => {
   worker = await startFakeWorker({ clients: { alice: SECRET, 'from-flag': SECRET, 'from-env': SECRET, 'from-file': SECRET } });
 });
-afterAll(async () => worker.close());
+afterAll(async () => {
+  removeHomes();
+  await worker.close();
+});
 
 const configured = (extra: Record<string, string | undefined> = {}) => cleanEnv({ GASTOWN_URL: worker.url, GASTOWN_CLIENT_ID: 'alice', GASTOWN_CLIENT_SECRET: SECRET, ...extra });
 

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -16,12 +16,20 @@ export interface CliResult {
   stderr: string;
 }
 
+const homes: string[] = [];
+
+/** Removes the config directories `cleanEnv` made (call from `afterAll`). */
+export function removeHomes(): void {
+  for (const dir of homes.splice(0)) rmSync(dir, { recursive: true, force: true });
+}
+
 /**
  * An environment with nothing of the caller's Gastown settings: a fresh config directory
  * (XDG_CONFIG_HOME and HOME), no GASTOWN_* variables, no colour.
  */
 export function cleanEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
   const home = mkdtempSync(join(tmpdir(), 'gastown-cli-home-'));
+  homes.push(home);
   const env: NodeJS.ProcessEnv = {};
   for (const [name, value] of Object.entries(process.env)) if (!name.startsWith('GASTOWN_')) env[name] = value;
   return { ...env, HOME: home, XDG_CONFIG_HOME: join(home, 'config'), NO_COLOR: '1', ...extra };
