@@ -5,6 +5,8 @@
 import { cpus, totalmem } from 'node:os';
 import { benchAuthRoute, benchVerifyMicro } from './bench/auth.ts';
 import { benchControlServer } from './bench/control.ts';
+import { benchIngest } from './bench/ingest.ts';
+import { benchMcp } from './bench/mcp.ts';
 import { REFRESH_BATCH_SIZE, benchMintCpu, benchRefreshScale } from './bench/refresh-scale.ts';
 import { median } from './bench/stats.ts';
 
@@ -15,7 +17,7 @@ const verdict = (ok: boolean) => (ok ? 'target met' : 'target MISSED');
 console.log(`Gastown benchmarks — ${new Date().toISOString()}`);
 console.log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${f(totalmem() / 2 ** 30, 0)} GiB, Node ${process.version}\n`);
 
-console.log('1. Refresh pass in one TownDO (wrangler dev, real workerd; stand-in control server)');
+console.log('1. Refresh pass in one TownDO (wrangler dev, real workerd; the real control server holding real agent processes)');
 const rows = await benchRefreshScale(quick ? [10, 100] : [10, 100, 1_000]);
 console.log('   agents | mode      | subrequests | wall ms | refreshed');
 for (const r of rows) console.log(`   ${String(r.agents).padStart(6)} | ${r.mode.padEnd(9)} | ${String(r.subrequests).padStart(11)} | ${f(r.wallMs, 0).padStart(7)} | ${r.refreshed}`);
@@ -50,3 +52,16 @@ console.log(`   /agents/:id/refresh-token with ${control.agents} agents held: p5
 console.log(`   memory per held agent (control server only): ${f(control.heapPerAgentKb)} KB heap, ${f(control.rssPerAgentKb)} KB RSS`);
 console.log(`   heap every 2,000 cycles: ${control.heapSamplesMb.map((m) => f(m, 2)).join(' → ')} MB`);
 console.log(`   heap after ${control.churnCycles} start/stop cycles: ${f(control.heapStartMb, 2)} MB → ${f(control.heapAfterChurnMb, 2)} MB (${f((heapRatio - 1) * 100)}%, ${verdict(heapRatio <= 1.1)}: within 10%)`);
+
+console.log('\n4. Event ingest: agent stdout → control server (journal, outbox) → Worker → TownDO SQLite');
+const ingest = await benchIngest(quick ? [{ bytes: 100, events: 1_000 }, { bytes: 10_000, events: 200 }] : [{ bytes: 100, events: 5_000 }, { bytes: 10_000, events: 1_000 }]);
+console.log('   event size | events | pipeline events/s | pipeline MB/s | floor events/s | floor MB/s | pipeline ÷ floor');
+for (const r of ingest) {
+  console.log(`   ${String(r.bytes).padStart(8)} B | ${String(r.events).padStart(6)} | ${f(r.pipelineEventsPerS, 0).padStart(17)} | ${f(r.pipelineMBPerS, 2).padStart(13)} | ${f(r.floorEventsPerS, 0).padStart(14)} | ${f(r.floorMBPerS, 2).padStart(10)} | ${f(r.pipelineEventsPerS / r.floorEventsPerS, 3)}`);
+}
+console.log('   the floor is the same rows inserted into a Durable Object\'s SQLite directly (the product\'s schema and insert, 100 per transaction)');
+
+console.log('\n5. A tool call through MCP (official client over stdio → the Gastown MCP server) vs the plugin client directly');
+const mcp = await benchMcp(quick ? 300 : 1_000);
+console.log(`   gt_status, ${mcp.calls} calls each: direct p50 ${f(mcp.direct.p50Ms, 2)} ms, p99 ${f(mcp.direct.p99Ms, 2)} ms · through MCP p50 ${f(mcp.mcp.p50Ms, 2)} ms, p99 ${f(mcp.mcp.p99Ms, 2)} ms`);
+console.log(`   MCP ÷ direct: ${f(mcp.mcp.p50Ms / mcp.direct.p50Ms, 2)}× at p50, ${f(mcp.mcp.p99Ms / mcp.direct.p99Ms, 2)}× at p99`);

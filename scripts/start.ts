@@ -77,7 +77,15 @@ Gastown is running.
   Town:            ${local.townId} (rig ${local.rigId})
   Token lifetime:  ${vars.AGENT_TOKEN_TTL_SECONDS ?? 28800} s, refreshed every ${vars.TOKEN_REFRESH_INTERVAL_SECONDS ?? 3600} s (at most half the lifetime)
 
-Talk to the mayor:
+Open the dashboard:  ${town.workerUrl}/  (sign in with client id ${vars.GASTOWN_CLIENT_ID} and the secret in .dev.vars)
+
+Drive it with the CLI (its tokens renew themselves):
+  export GASTOWN_URL=${town.workerUrl} GASTOWN_CLIENT_ID=${vars.GASTOWN_CLIENT_ID} GASTOWN_CLIENT_SECRET=${plan.secretExpression}
+  npx gastown mayor ${local.townId} "add a health check"
+  npx gastown tokens ${local.townId}
+  npx gastown events ${local.townId} --follow
+
+Or with curl:
   TOKEN=$(${tokenCmd} | node -pe 'JSON.parse(require("fs").readFileSync(0)).access_token')
   curl -s ${town.workerUrl}/api/towns/${local.townId}/mayor/messages -H "authorization: Bearer $TOKEN" -H 'content-type: application/json' -d '{"text":"add a health check"}'
   curl -s ${town.workerUrl}/api/towns/${local.townId} -H "authorization: Bearer $TOKEN"

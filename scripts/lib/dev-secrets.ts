@@ -1,18 +1,33 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 
-/** The configuration names of the contract: set in the environment, they override `.dev.vars`. */
+/**
+ * The Worker's configuration names (src/domain/config.ts reads them; a unit test keeps
+ * the two lists equal): set in the environment, they override `.dev.vars`.
+ */
 export const CONFIG_NAMES = [
   'GASTOWN_JWT_SECRET',
   'GASTOWN_JWT_SECRET_PREVIOUS',
-  'AGENT_TOKEN_TTL_SECONDS',
-  'TOKEN_REFRESH_INTERVAL_SECONDS',
-  'HEARTBEAT_INTERVAL_SECONDS',
-  'STALL_AFTER_SECONDS',
   'CONTAINER_URL',
   'CONTAINER_CONTROL_SECRET',
   'GASTOWN_CLIENT_ID',
   'GASTOWN_CLIENT_SECRET',
+  'AGENT_TOKEN_TTL_SECONDS',
+  'USER_TOKEN_TTL_SECONDS',
+  'SESSION_MAX_AGE_SECONDS',
+  'TOKEN_REFRESH_INTERVAL_SECONDS',
+  'HEARTBEAT_INTERVAL_SECONDS',
+  'STALL_AFTER_SECONDS',
+  'START_TIMEOUT_SECONDS',
+  'MAX_RESTARTS',
+  'MAX_TOWNS_PER_USER',
+  'MAX_RIGS_PER_TOWN',
+  'MAX_LIVE_AGENTS_PER_TOWN',
+  'MAX_BEADS_PER_TOWN',
+  'MAX_EVENT_BYTES_PER_AGENT',
+  'MAX_UNREAD_MAIL_PER_AGENT',
+  'TOOL_CALLS_PER_SECOND',
+  'MAX_SSE_SUBSCRIBERS_PER_TOWN',
 ] as const;
 
 const secret = () => randomBytes(36).toString('base64url');

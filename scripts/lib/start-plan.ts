@@ -8,6 +8,8 @@ export interface StartPlan {
   externalControlUrl: string | null;
   /** How to get a user token, as a shell command (never the secret itself when it lives in a file or the environment). */
   tokenCommand(workerUrl: string): string;
+  /** The client secret as a shell expression (never its value). */
+  secretExpression: string;
 }
 
 export function startPlan(fileVars: Record<string, string>, env: NodeJS.ProcessEnv): StartPlan {
@@ -17,6 +19,7 @@ export function startPlan(fileVars: Record<string, string>, env: NodeJS.ProcessE
   return {
     vars,
     externalControlUrl: vars.CONTAINER_URL ? vars.CONTAINER_URL.replace(/\/+$/, '') : null,
+    secretExpression: secret,
     tokenCommand: (workerUrl) => `curl -s ${workerUrl}/api/auth/token -d grant_type=client_credentials -d client_id=${vars.GASTOWN_CLIENT_ID} -d client_secret=${secret}`,
   };
 }

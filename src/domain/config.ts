@@ -68,6 +68,8 @@ export interface GastownConfig {
 
 /** Every variable the configuration reads. */
 export type ConfigName = NumberName | (typeof SECRET_NAMES)[number];
+/** Every variable the configuration reads, by name. */
+export const CONFIG_NAMES = [...SECRET_NAMES, ...Object.keys(NUMBERS)] as ConfigName[];
 /** The raw variables a config is read from (a subset of the Worker env). */
 export type ConfigSource = Partial<Record<ConfigName, unknown>>;
 

@@ -28,3 +28,11 @@ describe('npm start: what runs, from .dev.vars and the environment', () => {
     expect(startPlan({ ...FILE, CONTAINER_URL: 'http://10.0.0.2:8080' }, {}).externalControlUrl).toBe('http://10.0.0.2:8080');
   });
 });
+
+describe('the names npm start takes from the environment', () => {
+  it('are every name the Worker configuration reads', async () => {
+    const { CONFIG_NAMES: worker } = await import('../../../src/domain/config');
+    const { CONFIG_NAMES: local } = await import('../../../scripts/lib/dev-secrets.ts');
+    expect([...local].sort()).toEqual([...worker].sort());
+  });
+});
