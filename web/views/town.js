@@ -93,6 +93,7 @@ export function townView(root, session, townId) {
   const stream = new TownEventStream(session, townId, {
     onEvent(event) {
       feed.add(event, state.agentById);
+      feed.showStatus(stream);
       if (event.type === 'mail.sent') (mail.add(event), renderMail.trigger());
       if (event.type === 'mayor.reply' || event.type === 'mayor.message') loadMessages.trigger();
       if (VIEW_EVENTS.test(event.type)) loadView.trigger();
