@@ -54,7 +54,11 @@ describe('the dashboard, open for ten session lifetimes', () => {
     context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     page = await context.newPage();
     problems = watchPage(page);
-    await page.goto(`${f.town.workerUrl}/`);
+    const served = await page.goto(`${f.town.workerUrl}/`);
+    const headers = served!.headers();
+    expect(headers['content-security-policy']).toMatch(/default-src 'self';.*frame-ancestors 'none'/);
+    expect(headers['content-security-policy']).not.toMatch(/unsafe-inline|unsafe-eval/);
+    expect(headers).toMatchObject({ 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer' });
 
     // sign in with the keyboard
     await page.getByLabel('Client id').fill(f.town.vars.GASTOWN_CLIENT_ID!);
@@ -105,6 +109,14 @@ describe('the dashboard, open for ten session lifetimes', () => {
     await stop.click();
     await expect.poll(() => page.locator('#action-feedback').textContent()).toBe(`Stopped polecat ·${shortId}.`);
     await expect.poll(() => page.locator(`#agents tr[data-agent-id$="${shortId}"]`).getAttribute('data-status')).toBe('stopped');
+
+    // every control has a name a screen reader says
+    const unnamed = await page.evaluate(() =>
+      [...document.querySelectorAll<HTMLElement>('input, select, textarea, button')]
+        .filter((el) => !((el as HTMLInputElement).labels?.length || el.getAttribute('aria-label') || el.textContent?.trim()))
+        .map((el) => el.outerHTML.slice(0, 80)),
+    );
+    expect(unnamed).toEqual([]);
 
     // refresh now
     await page.getByRole('button', { name: 'Refresh all tokens now' }).click();
@@ -158,6 +170,38 @@ describe('the dashboard, open for ten session lifetimes', () => {
         `${renewals} renewals; ${connections} stream connections; ${pageIds.length} events shown, each once (ids ${pageIds[0]}..${pageIds.at(-1)}, ${await feed.getAttribute('data-duplicates')} repeats skipped); ` +
         `${problems.requests.length} requests, ${problems.consoleErrors.length} console errors, ${problems.errorResponses.length} error answers, ${closedStreams.length} streams closed by the page`,
     );
+  });
+
+  it('offline past the access cookie while the Worker restarts (every connection cut): the page renews its session and resumes its stream after the last id, every event once', async () => {
+    const feed = page.locator('#feed-status');
+    const status = page.locator('#session-status');
+    const connectionsBefore = Number(await feed.getAttribute('data-connections'));
+    const lastIdBefore = Number(await feed.getAttribute('data-last-id'));
+    await context.setOffline(true);
+    const outageStarted = Date.now();
+    const renewalsBefore = await status.getAttribute('data-renewals');
+    await f.town.restartWorker();
+    await page.waitForTimeout(Math.max(0, outageStarted + (USER_TTL_SECONDS + 2) * 1000 - Date.now()));
+    expect(await status.getAttribute('data-renewals'), 'no renewal while offline').toBe(renewalsBefore);
+    await context.setOffline(false);
+    const outageMs = Date.now() - outageStarted;
+    await expect.poll(async () => Number(await feed.getAttribute('data-connections')), { timeout: 40_000 }).toBeGreaterThan(connectionsBefore);
+    await expect.poll(() => page.locator('#session-status').getAttribute('data-state')).toBe('signed-in');
+    await expect.poll(async () => Number(await feed.getAttribute('data-last-id')), { timeout: 20_000 }).toBeGreaterThan(lastIdBefore + 5);
+    await expect.poll(() => page.locator('#town-error').textContent(), { timeout: 20_000 }).toBe('');
+
+    // once settled, a lifetime with nothing wrong
+    const settled = { console: problems.consoleErrors.length, failed: problems.failedRequests.length, errors: problems.errorResponses.length };
+    await page.waitForTimeout(2 * USER_TTL_SECONDS * 1000);
+    expect(problems.consoleErrors.slice(settled.console)).toEqual([]);
+    expect(problems.errorResponses.slice(settled.errors)).toEqual([]);
+    expect(problems.failedRequests.slice(settled.failed).filter((r) => r !== `net::ERR_ABORTED GET /api/towns/${townId}/events`)).toEqual([]);
+
+    const pageIds = await page.evaluate(() => [...document.querySelectorAll<HTMLElement>('#feed li[data-event-id]')].map((e) => Number(e.dataset.eventId)).reverse());
+    await eventually(async () => (server.ids.at(-1) ?? 0) >= pageIds.at(-1)!, 10_000, 'the server stream to reach the page');
+    expect(new Set(pageIds).size).toBe(pageIds.length);
+    expect(pageIds).toEqual(server.ids.filter((id) => id <= pageIds.at(-1)!));
+    console.log(`dashboard: offline ${(outageMs / 1000).toFixed(1)} s (> one ${USER_TTL_SECONDS} s session lifetime) across a Worker restart; the page resumed at #${lastIdBefore} and shows ${pageIds.length} events, each once; ${problems.errorResponses.length} error answers and ${problems.consoleErrors.length} console lines, all during the outage: ${[...new Set(problems.consoleErrors)].join(' | ')}`);
   });
 
   it('another origin cannot act with the session: cross-site gets 401 (no cookie), same-site 403 (origin refused); nothing changes', async () => {
