@@ -206,7 +206,7 @@ describe('the town event stream', () => {
       { frames: `${frame(2)}${frame(3)}${frame(4)}`, end: false },
     ]);
     const ids: number[] = [];
-    const stream = new TownEventStream(server.session as never, 't1', { onEvent: (e) => ids.push(e.id), onGap: () => {} });
+    const stream = new TownEventStream(server.session, 't1', { onEvent: (e) => ids.push(e.id), onGap: () => {} });
     stream.start();
     await until(() => ids.length === 4);
     stream.stop();
@@ -221,7 +221,7 @@ describe('the town event stream', () => {
       { frames: frame(9), end: false },
     ]);
     const ids: number[] = [];
-    const stream = new TownEventStream(server.session as never, 't1', { onEvent: (e) => ids.push(e.id), onGap: () => {} });
+    const stream = new TownEventStream(server.session, 't1', { onEvent: (e) => ids.push(e.id), onGap: () => {} });
     stream.start();
     await until(() => ids.length === 2);
     stream.reopen();
@@ -236,7 +236,7 @@ describe('the town event stream', () => {
     const server = sseServer([{ frames: `event: gap\ndata: {"after":3,"oldest":10}\n\n${frame(10)}`, end: false }]);
     const gaps: unknown[] = [];
     const ids: number[] = [];
-    const stream = new TownEventStream(server.session as never, 't1', { onEvent: (e) => ids.push(e.id), onGap: (g) => gaps.push(g) });
+    const stream = new TownEventStream(server.session, 't1', { onEvent: (e) => ids.push(e.id), onGap: (g) => gaps.push(g) });
     stream.start();
     await until(() => ids.length === 1);
     stream.stop();
@@ -249,7 +249,7 @@ describe('the town event stream', () => {
     const server = sseServer([capped, { frames: frame(1), end: false }]);
     const details: string[] = [];
     const ids: number[] = [];
-    const stream = new TownEventStream(server.session as never, 't1', { onEvent: (e) => ids.push(e.id), onGap: () => {} });
+    const stream = new TownEventStream(server.session, 't1', { onEvent: (e) => ids.push(e.id), onGap: () => {} });
     stream.addEventListener('status', () => details.push(stream.detail));
     stream.start();
     await until(() => ids.length === 1);

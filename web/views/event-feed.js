@@ -12,7 +12,7 @@ export const FEED_KEPT = 2_000;
 export class EventFeed {
   constructor() {
     this.status = h('p', { class: 'feed-status', id: 'feed-status', role: 'status' });
-    this.list = h('ol', { class: 'feed', id: 'feed', reversed: true });
+    this.list = h('ol', { class: 'feed', id: 'feed', reversed: true, dataset: { kept: String(FEED_KEPT) } });
     this.el = h('div', {}, this.status, h('div', { class: 'feed-scroll', tabindex: '0', role: 'region', 'aria-label': 'Town events, newest first' }, this.list));
   }
 
