@@ -256,6 +256,15 @@ describe('the town event stream', () => {
     stream.stop();
     expect(details.some((d) => d.startsWith('rate_limited: a town streams to at most 16 subscribers'))).toBe(true);
   });
+  it('a town that is not there (404) stops the stream with the API error instead of asking again', async () => {
+    const server = sseServer([json(404, { error: { code: 'not_found', message: 'no such town' } }), { frames: frame(1), end: false }]);
+    const stream = new TownEventStream(server.session, 'gone', { onEvent: () => {}, onGap: () => {} });
+    stream.start();
+    await until(() => stream.status === 'stopped');
+    await new Promise((r) => setTimeout(r, 20));
+    expect(stream.detail).toBe('not_found: no such town');
+    expect(server.requests).toHaveLength(1);
+  });
 });
 
 describe('token coverage', () => {

@@ -5,6 +5,8 @@ import { retryAfterMs, retryDelayMs } from './policy.js';
 const SEEN_MAX = 10_000;
 /** Wait before reconnecting after the server ended a stream, unless it said otherwise (`retry:`). */
 const DEFAULT_RETRY_MS = 2_000;
+/** Answers that asking again will not change (no such town, not this user's town). */
+const PERMANENT = new Set([400, 403, 404]);
 
 /**
  * A town's event stream (Server-Sent Events over `fetch`, so the session's 401 handling
@@ -97,6 +99,11 @@ export class TownEventStream extends EventTarget {
         return 0;
       }
       const message = safeErrorMessage(text) ?? `HTTP ${res.status}`;
+      if (PERMANENT.has(res.status)) {
+        this.#stopped = true;
+        this.#setStatus('stopped', message);
+        return 0;
+      }
       const wait = res.status === 429 ? retryAfterMs(res.headers.get('retry-after'), 5_000) : retryDelayMs(this.#failures);
       this.#setStatus('waiting', `${message}; retrying in ${Math.round(wait / 1000)} s`);
       return wait;

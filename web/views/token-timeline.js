@@ -28,8 +28,11 @@ export class TokenTimeline {
     );
   }
 
-  /** @param {Array<object>} tokens from token-history; @param {Array<object>} agents from the town view */
-  update(tokens, agents, now, hours) {
+  /**
+   * @param {Array<object>} tokens from token-history; @param {Array<object>} agents from the town view
+   * @param {boolean} truncated the history hit its limit (the API gives the oldest first, so the newest are missing)
+   */
+  update(tokens, agents, now, hours, truncated = false) {
     const coverage = tokenCoverage(tokens, agents, now);
     const agentById = new Map(agents.map((a) => [a.id, a]));
     const ids = [...coverage.keys()].sort((a, b) => rank(agentById.get(a)) - rank(agentById.get(b)) || coverage.get(b).from - coverage.get(a).from).slice(0, MAX_ROWS);
@@ -52,6 +55,7 @@ export class TokenTimeline {
         ? `Every agent shown held a valid token throughout (${duration(now - start)} shown, ${rows.reduce((n, r) => n + r.windows.length, 0)} tokens).`
         : `${withGaps.length} agent${withGaps.length > 1 ? 's' : ''} went without a valid token: ${withGaps.map((r) => `${agentName(r.agent, r.id)} for ${duration(gapTotal(r.gaps))}`).join(', ')}.`,
     );
+    if (truncated) this.summary.append(` Only the first ${tokens.length} tokens of the period are shown: choose a shorter period.`);
     this.summary.dataset.agentsWithGaps = String(withGaps.length);
     this.#axis(start, span);
     replace(this.list, ...rows.map((row) => this.#row(row, x, now)));

@@ -14,6 +14,8 @@ const VIEW_EVENTS = /^(agent\.|tokens\.|bead\.|rig\.|settings\.|events\.)/;
 /** Events after which the token history is loaded again. */
 const HISTORY_EVENTS = /^(tokens\.refreshed|agent\.token\..+|agent\.(started|stopped|failed|completed|exited|restarting))$/;
 const HOURS = [1, 6, 24, 72];
+/** Tokens asked of the history at most (the API's largest page). */
+const HISTORY_LIMIT = 5_000;
 
 /**
  * The town page: agents, refresh timeline, beads, mayor, mail, live feed and actions.
@@ -22,7 +24,7 @@ const HOURS = [1, 6, 24, 72];
  */
 export function townView(root, session, townId) {
   const base = `/api/towns/${encodeURIComponent(townId)}`;
-  const state = { view: null, tokens: [], agentById: new Map(), currentTokens: new Map(), hours: 6 };
+  const state = { view: null, tokens: [], truncated: false, agentById: new Map(), currentTokens: new Map(), hours: 6 };
   const title = h('h1', { id: 'town-title' }, 'Town');
   const meta = h('p', { class: 'meta' });
   const alert = h('p', { class: 'error', role: 'alert', id: 'town-error' });
@@ -64,8 +66,9 @@ export function townView(root, session, townId) {
   }, 1000);
   const loadHistory = coalesced(async () => {
     try {
-      const { tokens } = await session.request('GET', `${base}/token-history?hours=${state.hours}&limit=5000`);
+      const { tokens } = await session.request('GET', `${base}/token-history?hours=${state.hours}&limit=${HISTORY_LIMIT}`);
       state.tokens = tokens;
+      state.truncated = tokens.length >= HISTORY_LIMIT;
       state.currentTokens = latestWindows(tokens);
       render();
     } catch (err) {
@@ -86,7 +89,7 @@ export function townView(root, session, townId) {
     actions.update(v);
     agents.update(v.agents, state.currentTokens, now);
     beads.update(v, state.agentById, now);
-    timeline.update(state.tokens, v.agents, now, state.hours);
+    timeline.update(state.tokens, v.agents, now, state.hours, state.truncated);
     renderMail.trigger();
   }
 
@@ -113,7 +116,7 @@ export function townView(root, session, townId) {
   const timers = [
     setInterval(() => agents.tick(Date.now()), 250),
     setInterval(() => feed.showStatus(stream), 1000),
-    setInterval(() => (state.view ? timeline.update(state.tokens, state.view.agents, Date.now(), state.hours) : undefined), 5000),
+    setInterval(() => (state.view ? timeline.update(state.tokens, state.view.agents, Date.now(), state.hours, state.truncated) : undefined), 5000),
     setInterval(() => loadView.trigger(), 15_000),
     setInterval(() => loadHistory.trigger(), 30_000),
     setInterval(() => loadMessages.trigger(), 30_000),
