@@ -1,5 +1,7 @@
 import { existsSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { freePort } from '../../scripts/lib/ports.ts';
 
 /** Where the Debian package puts Chromium (`apt-get install -y chromium`); CHROMIUM_PATH overrides. */
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -41,4 +43,12 @@ export function watchPage(page: Page): PageProblems {
     if (r.status() >= 400) problems.errorResponses.push(`${r.status()} ${r.request().method()} ${new URL(r.url()).pathname}`);
   });
   return problems;
+}
+
+/** A blank page on another port of this machine: `localhost` is another site, `127.0.0.1` the same site on another origin. */
+export async function blankSite(): Promise<{ server: Server; port: number }> {
+  const port = await freePort();
+  const server = createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>elsewhere</title>'));
+  await new Promise<void>((resolve) => server.listen(port, resolve));
+  return { server, port };
 }
