@@ -14,7 +14,6 @@ export declare class Session extends EventTarget {
   timing: SessionTiming | null;
   endedBecause: string;
   renewals: number;
-  renewedAt: number;
   epoch: number;
   lastError: ApiError | null;
   start(): Promise<void>;

@@ -25,8 +25,6 @@ export class Session extends EventTarget {
   endedBecause = '';
   /** Renewals since the page loaded. */
   renewals = 0;
-  /** Page time of the last successful renewal or sign-in. */
-  renewedAt = 0;
   /** Increases with every new access cookie. */
   epoch = 0;
   /** The last renewal error, while renewals fail without ending the session. */
@@ -157,7 +155,6 @@ export class Session extends EventTarget {
     this.lastError = null;
     this.#failures = 0;
     this.epoch++;
-    this.renewedAt = this.#now();
     if (renewal) this.renewals++;
     this.#remember(body.sessionExpiresAt);
     this.#schedule(this.timing.refreshAt - this.#now());
