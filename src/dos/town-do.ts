@@ -18,7 +18,7 @@ import { remintForContainer } from '../services/remint';
 import { settingsView, updateSettings } from '../services/settings';
 import { requireTown, type TownContext } from '../services/town-context';
 import { TOOLS } from '../services/tools';
-import { publicAgent, publicBead, townView } from '../services/town-view';
+import { publicAgent, publicBead, publicMail, townView } from '../services/town-view';
 import { AgentStore, type Role } from '../storage/agent-store';
 import { BeadStore } from '../storage/bead-store';
 import { ConversationStore } from '../storage/conversation-store';
@@ -172,9 +172,15 @@ export class TownDO extends DurableObject<Env> {
 
   /** Tokens the town's agents held since `since` (ms): the refresh timeline. */
   async tokenHistory(call: UserCall, since: number, limit: number) {
-    return this.#user(call, () => ({
-      tokens: this.#ctx.tokenHistory.since(since, limit).map((t) => ({ ...t, issuedAt: new Date(t.issuedAt).toISOString(), expiresAt: new Date(t.expiresAt).toISOString() })),
-    }));
+    return this.#user(call, () => {
+      const { tokens, truncated } = this.#ctx.tokenHistory.since(since, limit);
+      return { tokens: tokens.map((t) => ({ ...t, issuedAt: new Date(t.issuedAt).toISOString(), expiresAt: new Date(t.expiresAt).toISOString() })), truncated };
+    });
+  }
+
+  /** The town's most recent mail, newest first (bodies included: the user owns the town). */
+  async listMail(call: UserCall, limit: number) {
+    return this.#user(call, () => ({ mail: this.#ctx.mail.recent(limit).map(publicMail) }));
   }
 
   async refreshNow(call: UserCall) {

@@ -20,14 +20,14 @@ import { MAX_GRANT_BYTES, clientCredentials, credentialsMatch } from './auth';
  */
 export const sessionRoutes = new Hono<AppEnv>()
   .get('/', async (c) => {
-    const cookie = accessCookie(c);
-    if (!cookie) return c.json({ signedIn: false });
-    try {
-      const claims = await verifySessionToken(await envKeys(c.env), SESSION_AUDIENCE, cookie, Date.now());
-      return c.json({ signedIn: true, expiresAt: new Date(claims.exp * 1000).toISOString() });
-    } catch {
-      return c.json({ signedIn: false });
-    }
+    const keys = await envKeys(c.env);
+    const valid = async (audience: typeof SESSION_AUDIENCE | typeof REFRESH_AUDIENCE, cookie: string | undefined) =>
+      cookie ? verifySessionToken(keys, audience, cookie, Date.now()).catch(() => null) : null;
+    const access = await valid(SESSION_AUDIENCE, accessCookie(c));
+    const refreshable = (await valid(REFRESH_AUDIENCE, refreshCookie(c))) !== null;
+    const lifetimeSeconds = readConfig(c.env).userTokenTtlSeconds;
+    if (!access) return c.json({ signedIn: false, refreshable, lifetimeSeconds });
+    return c.json({ signedIn: true, refreshable, lifetimeSeconds, expiresAt: new Date(access.exp * 1000).toISOString() });
   })
   .post('/', async (c) => {
     requireSameOrigin(c);

@@ -74,6 +74,10 @@ export const townRoutes = new Hono<AppEnv>()
     const { limit } = pageQuery({ limit: c.req.query('limit') }, 5_000, 2_000);
     return c.json(unwrap(await townStub(c).tokenHistory(userCall(c), Date.now() - hours * 3_600_000, limit)));
   })
+  .get('/:townId/mail', async (c) => {
+    const { limit } = pageQuery({ limit: c.req.query('limit') }, 500, 100);
+    return c.json(unwrap(await townStub(c).listMail(userCall(c), limit)));
+  })
   .post('/:townId/refresh-tokens', async (c) => c.json(unwrap(await townStub(c).refreshNow(userCall(c)))))
   .get('/:townId/events', async (c) => {
     const stub = townStub(c);

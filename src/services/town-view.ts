@@ -48,7 +48,7 @@ export function publicRig(r: RigRow) {
 }
 
 export function publicMail(m: MailRow) {
-  return { ...m, sentAt: iso(m.sentAt)! };
+  return { ...m, sentAt: iso(m.sentAt)!, readAt: iso(m.readAt) };
 }
 
 /**

@@ -11,6 +11,8 @@ export interface MailRow {
   sentAt: number;
   /** How many times it was handed out (more than once: it was not acknowledged in time). */
   deliveries: number;
+  /** When its recipient acknowledged it (null: not yet). */
+  readAt: number | null;
 }
 
 /** How long a delivered mail stays hidden, waiting for its acknowledgement, before it is delivered again. */
@@ -18,7 +20,7 @@ export const MAIL_LEASE_MS = 30_000;
 /** Mail handed out per check. */
 export const MAIL_PER_CHECK = 100;
 
-const COLUMNS = `id, from_agent AS "from", to_agent AS "to", subject, body, bead_id AS beadId, sent_at AS sentAt, deliveries`;
+const COLUMNS = `id, from_agent AS "from", to_agent AS "to", subject, body, bead_id AS beadId, sent_at AS sentAt, deliveries, read_at AS readAt`;
 
 /**
  * SQL access to mail. Delivery is at least once: a check hands out unacknowledged mail
@@ -32,7 +34,7 @@ export class MailStore {
     this.#sql = sql;
   }
 
-  send(mail: Omit<MailRow, 'deliveries'>): void {
+  send(mail: Omit<MailRow, 'deliveries' | 'readAt'>): void {
     this.#sql.run(
       `INSERT INTO mail (id, from_agent, to_agent, subject, body, bead_id, sent_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
       mail.id, mail.from, mail.to, mail.subject, mail.body, mail.beadId, mail.sentAt,

@@ -36,12 +36,13 @@ export class TokenHistoryStore {
     }
   }
 
-  /** Tokens still valid at or after `since`, oldest first, at most `limit`. */
-  since(since: number, limit: number): TokenIssue[] {
-    return this.#sql.all<TokenIssue>(
+  /** The newest `limit` tokens still valid at or after `since`, oldest first; `truncated` when older ones were left out. */
+  since(since: number, limit: number): { tokens: TokenIssue[]; truncated: boolean } {
+    const rows = this.#sql.all<TokenIssue>(
       `SELECT agent_id AS agentId, gen, kind, issued_at AS issuedAt, expires_at AS expiresAt FROM token_history
-        WHERE expires_at >= ? ORDER BY id LIMIT ?`,
-      since, limit,
+        WHERE expires_at >= ? ORDER BY id DESC LIMIT ?`,
+      since, limit + 1,
     );
+    return { tokens: rows.slice(0, limit).reverse(), truncated: rows.length > limit };
   }
 }

@@ -210,3 +210,20 @@ describe('no state without authentication', () => {
     expect(tables).toEqual([]);
   });
 });
+
+describe('event-stream places', () => {
+  it('a client that goes away frees its place at once, even in a quiet town', async () => {
+    const t = await newTown();
+    const limit = Number(TEST_QUOTAS.MAX_SSE_SUBSCRIBERS_PER_TOWN);
+    const open = (signal?: AbortSignal) => exports.default.fetch(new Request(`${ORIGIN}/api/towns/${t.townId}/events`, { headers: { authorization: `Bearer ${t.token}` }, signal }));
+    for (let round = 0; round < 3; round++) {
+      const controllers = Array.from({ length: limit }, () => new AbortController());
+      const streams = await Promise.all(controllers.map((c) => open(c.signal)));
+      expect(streams.map((s) => s.status)).toEqual(Array(limit).fill(200));
+      for (const c of controllers) c.abort();
+      for (const s of streams) await s.body?.cancel().catch(() => {});
+      // the hub hears of each going away without another event being written
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  });
+});

@@ -33,7 +33,7 @@ const credentials = { client_id: TEST_SECRETS.GASTOWN_CLIENT_ID, client_secret: 
 describe('the dashboard session', () => {
   it('sign-in sets two HttpOnly SameSite=Strict cookies and says only when they expire; the API then works with the cookie alone', async () => {
     const b = browser();
-    expect((await b.call('GET', '/api/session')).json).toEqual({ signedIn: false });
+    expect((await b.call('GET', '/api/session')).json).toEqual({ signedIn: false, refreshable: false, lifetimeSeconds: 3600 });
     const signIn = await b.call('POST', '/api/session', { body: credentials });
     expect(signIn.status).toBe(200);
     expect(signIn.json).toMatchObject({ signedIn: true, expiresAt: expect.any(String), sessionExpiresAt: expect.any(String) });
@@ -45,7 +45,7 @@ describe('the dashboard session', () => {
       expect(cookie).not.toMatch(/Secure/); // plain http here; over https the cookies are Secure
     }
     expect(signIn.setCookies.find((c) => c.startsWith('gastown_refresh='))).toMatch(/Path=\/api\/session/);
-    expect((await b.call('GET', '/api/session')).json).toMatchObject({ signedIn: true });
+    expect((await b.call('GET', '/api/session')).json).toMatchObject({ signedIn: true, refreshable: true, lifetimeSeconds: 3600 });
 
     const created = await b.call('POST', '/api/towns', { body: { name: 'from the page' } });
     expect(created.status).toBe(201);
@@ -98,7 +98,7 @@ describe('the dashboard session', () => {
     const stale = await b.call('POST', '/api/towns', { body: { name: 'x' } });
     expect(stale.status).toBe(401);
     expect(stale.json.error.code).toBe('token_expired');
-    expect((await b.call('GET', '/api/session')).json).toEqual({ signedIn: false });
+    expect((await b.call('GET', '/api/session')).json).toMatchObject({ signedIn: false, refreshable: false });
     // a user API token is not a session cookie
     const token = await browser().call('POST', '/api/auth/token', { body: { grant_type: 'client_credentials', ...credentials } });
     b.jar.set('gastown_session', { value: token.json.access_token, path: '/' });

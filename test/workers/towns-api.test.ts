@@ -2,7 +2,7 @@ import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app';
 import type { Env } from '../../src/env';
-import { ORIGIN, api, claimsOf, dispatch, forgeToken, kidOf, newTown, userToken } from './helpers';
+import { ORIGIN, api, claimsOf, dispatch, forgeToken, harness, kidOf, newTown, userToken } from './helpers';
 import { TEST_SECRETS } from './secrets';
 
 /** The Worker app under a changed configuration (the Durable Objects keep the tests' own). */
@@ -116,6 +116,27 @@ describe('listings and the refresh timeline', () => {
     expect(ofA.map((h) => h.kind)).toEqual(['start', 'refresh']);
     expect(Date.parse(ofA[1]!.expiresAt)).toBeGreaterThan(Date.parse(ofA[1]!.issuedAt));
     expect(JSON.stringify(history)).not.toMatch(/eyJ/);
+    // the newest first, when the limit leaves some out
+    const one = (await api(`/api/towns/${t.townId}/token-history?hours=1&limit=1`, { token: t.token })).json;
+    expect(one.truncated).toBe(true);
+    expect(one.tokens).toEqual([history.at(-1)]);
+  });
+
+  it("the town's mail, newest first, with when it was read", async () => {
+    const t = await newTown();
+    const a = await dispatch(t, 'mayor');
+    const b = await dispatch(t);
+    const send = (body: string) => api(`/api/towns/${t.townId}/agents/${a}/tools/gt_mail_send`, { token: ta, body: { to: b, body } });
+    const ta = await harness.token(a);
+    await send('first');
+    await send('second');
+    const mail = (await api(`/api/towns/${t.townId}/mail`, { token: t.token })).json.mail as Array<{ id: string; body: string; readAt: string | null }>;
+    expect(mail.map((m) => m.body)).toEqual(['second', 'first']);
+    expect(mail.every((m) => m.readAt === null)).toBe(true);
+    await api(`/api/towns/${t.townId}/agents/${b}/tools/gt_mail_check`, { token: await harness.token(b), body: { ack: [mail[1]!.id] } });
+    const after = (await api(`/api/towns/${t.townId}/mail?limit=1`, { token: t.token })).json.mail;
+    expect(after).toHaveLength(1);
+    expect((await api(`/api/towns/${t.townId}/mail`, { token: t.token })).json.mail[1].readAt).toMatch(/^\d{4}-/);
   });
 
   it('the town view is bounded, with counts by status', async () => {

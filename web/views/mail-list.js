@@ -1,13 +1,9 @@
 import { h, replace, shortId } from '../lib/dom.js';
 import { agentName } from './agents-table.js';
 
-/** Mail kept on screen at most (newest first). */
-const KEPT = 200;
-
 /**
- * Mail between agents, as the town stream reports it (`mail.sent`: from, to, subject,
- * bead). There is no user route listing mail yet, so what the page shows is what the
- * stream has retained.
+ * Mail between agents, newest first, as `GET /api/towns/:id/mail` lists it (from, to,
+ * subject, bead, and whether its recipient has acknowledged it).
  */
 export class MailList {
   constructor() {
@@ -17,9 +13,9 @@ export class MailList {
     this.render(new Map());
   }
 
-  add(event) {
-    this.items.unshift({ id: event.id, ...event.data });
-    if (this.items.length > KEPT) this.items.length = KEPT;
+  /** @param {Array<object>} mail the route's list */
+  set(mail) {
+    this.items = mail.map((m) => ({ ...m, mailId: m.id }));
   }
 
   render(agentById) {
@@ -31,7 +27,7 @@ export class MailList {
     replace(
       this.list,
       ...this.items.map((m) =>
-        h('li', { dataset: { mailId: m.mailId ?? '' } }, h('span', { class: 'who' }, `${who(m.from)} → ${who(m.to)}`), ': ', h('span', { class: 'subject' }, m.subject ?? ''), m.beadId ? h('span', { class: 'meta' }, ` · bead ${shortId(m.beadId)}`) : ''),
+        h('li', { dataset: { mailId: m.mailId ?? '' } }, h('span', { class: 'who' }, `${who(m.from)} → ${who(m.to)}`), ': ', h('span', { class: 'subject' }, m.subject ?? ''), m.beadId ? h('span', { class: 'meta' }, ` · bead ${shortId(m.beadId)}`) : '', h('span', { class: 'meta' }, m.readAt ? ' · read' : ' · unread')),
       ),
     );
   }

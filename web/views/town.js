@@ -66,9 +66,9 @@ export function townView(root, session, townId) {
   }, 1000);
   const loadHistory = coalesced(async () => {
     try {
-      const { tokens } = await session.request('GET', `${base}/token-history?hours=${state.hours}&limit=${HISTORY_LIMIT}`);
+      const { tokens, truncated } = await session.request('GET', `${base}/token-history?hours=${state.hours}&limit=${HISTORY_LIMIT}`);
       state.tokens = tokens;
-      state.truncated = tokens.length >= HISTORY_LIMIT;
+      state.truncated = truncated;
       state.currentTokens = latestWindows(tokens);
       render();
     } catch (err) {
@@ -76,7 +76,14 @@ export function townView(root, session, townId) {
     }
   }, 1500);
   const loadMessages = coalesced(() => chat.load().catch(showError), 500);
-  const renderMail = coalesced(async () => mail.render(state.agentById), 500);
+  const loadMail = coalesced(async () => {
+    try {
+      mail.set((await session.request('GET', `${base}/mail?limit=100`)).mail);
+      mail.render(state.agentById);
+    } catch (err) {
+      showError(err);
+    }
+  }, 500);
 
   function render() {
     const v = state.view;
@@ -90,14 +97,14 @@ export function townView(root, session, townId) {
     agents.update(v.agents, state.currentTokens, now);
     beads.update(v, state.agentById, now);
     timeline.update(state.tokens, v.agents, now, state.hours, state.truncated);
-    renderMail.trigger();
+    mail.render(state.agentById);
   }
 
   const stream = new TownEventStream(session, townId, {
     onEvent(event) {
       feed.add(event, state.agentById);
       feed.showStatus(stream);
-      if (event.type === 'mail.sent') (mail.add(event), renderMail.trigger());
+      if (event.type === 'mail.sent') loadMail.trigger();
       if (event.type === 'mayor.reply' || event.type === 'mayor.message') loadMessages.trigger();
       if (VIEW_EVENTS.test(event.type)) loadView.trigger();
       if (HISTORY_EVENTS.test(event.type)) loadHistory.trigger();
@@ -112,6 +119,7 @@ export function townView(root, session, townId) {
   loadView.trigger();
   loadHistory.trigger();
   loadMessages.trigger();
+  loadMail.trigger();
   stream.start();
   const timers = [
     setInterval(() => agents.tick(Date.now()), 250),
@@ -128,7 +136,7 @@ export function townView(root, session, townId) {
       stream.removeEventListener('status', onStatus);
       session.removeEventListener('renewed', onRenewed);
       for (const t of timers) clearInterval(t);
-      for (const loader of [loadView, loadHistory, loadMessages, renderMail]) loader.cancel();
+      for (const loader of [loadView, loadHistory, loadMessages, loadMail]) loader.cancel();
     },
   };
 }

@@ -2,11 +2,11 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 // The page's own modules, run in Node: no DOM needed for these.
-import { gapsOf, tokenCoverage } from '../../web/lib/coverage.js';
-import { TownEventStream } from '../../web/lib/event-stream.js';
-import { refreshMarginMs, retryDelayMs, sessionTiming } from '../../web/lib/policy.js';
-import { Session } from '../../web/lib/session.js';
-import { ROOT } from '../../scripts/lib/local-town.ts';
+import { gapsOf, tokenCoverage } from '../../../web/lib/coverage.js';
+import { TownEventStream } from '../../../web/lib/event-stream.js';
+import { refreshMarginMs, retryDelayMs, sessionTiming } from '../../../web/lib/policy.js';
+import { Session } from '../../../web/lib/session.js';
+import { ROOT } from '../../../scripts/lib/local-town.ts';
 
 /**
  * The dashboard's session and stream policies, without a browser: an injected clock and
@@ -294,7 +294,7 @@ describe('token coverage', () => {
 });
 
 describe('the vendored SSE parser', () => {
-  it.each(['parse.js', 'errors.js'])('web/vendor/eventsource-parser/%s is the installed package file, unchanged', (file) => {
+  it.each(['parse.js', 'errors.js', 'parse.js.map', 'errors.js.map'])('web/vendor/eventsource-parser/%s is the installed package file, unchanged', (file) => {
     const vendored = readFileSync(join(ROOT, 'web/vendor/eventsource-parser', file), 'utf8');
     expect(vendored).toBe(readFileSync(join(ROOT, 'node_modules/eventsource-parser/dist', file), 'utf8'));
   });
