@@ -2,7 +2,12 @@ import { townEvents, type TownEventsOptions } from './events.ts';
 import { ClientCredentialsTokenManager, StaticTokenSource, type FetchLike, type Logger, type TokenSource } from './token-manager.ts';
 import { Transport } from './transport.ts';
 import type {
+  Agent,
   AgentEvents,
+  Bead,
+  Mail,
+  PageOptions,
+  TokenIssue,
   AgentRef,
   Created,
   MayorMessage,
@@ -111,6 +116,31 @@ export class GastownClient {
   async mayorMessages(townId: string, options: { after?: number; limit?: number } = {}): Promise<MayorMessage[]> {
     const query = { after: options.after, limit: options.limit };
     return (await this.#http.json<{ messages: MayorMessage[] }>('GET', `/api/towns/${seg(townId)}/mayor/messages`, { query })).messages;
+  }
+
+  /** One page of the town's agents (creation order), optionally of one status. */
+  async listAgents(townId: string, page: PageOptions = {}): Promise<Agent[]> {
+    return (await this.#http.json<{ agents: Agent[] }>('GET', `/api/towns/${seg(townId)}/agents`, { query: { ...page } })).agents;
+  }
+
+  /** One page of the town's beads (creation order), optionally of one status. */
+  async listBeads(townId: string, page: PageOptions = {}): Promise<Bead[]> {
+    return (await this.#http.json<{ beads: Bead[] }>('GET', `/api/towns/${seg(townId)}/beads`, { query: { ...page } })).beads;
+  }
+
+  /** The tokens the town's agents were given over the last `hours` (newest `limit`, oldest first). */
+  tokenHistory(townId: string, options: { hours?: number; limit?: number } = {}): Promise<{ tokens: TokenIssue[]; truncated: boolean }> {
+    return this.#http.json('GET', `/api/towns/${seg(townId)}/token-history`, { query: { hours: options.hours, limit: options.limit } });
+  }
+
+  /** The town's most recent mail, newest first. */
+  async mail(townId: string, options: { limit?: number } = {}): Promise<Mail[]> {
+    return (await this.#http.json<{ mail: Mail[] }>('GET', `/api/towns/${seg(townId)}/mail`, { query: { limit: options.limit } })).mail;
+  }
+
+  /** Whether the Worker is up and configured (`GET /health`). */
+  async health(): Promise<{ ok: boolean }> {
+    return this.#http.json('GET', '/health');
   }
 
   /** Runs a token refresh pass now. */

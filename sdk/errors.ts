@@ -1,26 +1,12 @@
+import type { ErrorCode } from '../src/errors.ts';
+
 /**
  * Codes the Worker answers with (`{"error": {"code", "message"}}`), plus the client's own:
  * `network_error` (no response), `invalid_response` (a body that is not the expected JSON)
  * and `http_<status>` for an error without the Worker's error body. Kept open: a newer
  * Worker may send codes this list does not know yet.
  */
-export type GastownErrorCode =
-  | 'bad_request'
-  | 'unauthorized'
-  | 'token_invalid'
-  | 'token_expired'
-  | 'token_revoked'
-  | 'forbidden'
-  | 'not_found'
-  | 'conflict'
-  | 'too_large'
-  | 'rate_limited'
-  | 'container_unavailable'
-  | 'misconfigured'
-  | 'internal'
-  | 'network_error'
-  | 'invalid_response'
-  | (string & {});
+export type GastownErrorCode = ErrorCode | 'network_error' | 'invalid_response' | (string & {});
 
 /** Options of a {@link GastownError}. */
 export interface GastownErrorOptions {

@@ -66,6 +66,37 @@ export interface Bead {
   [field: string]: unknown;
 }
 
+/** A page of a listing: at most `limit` after the item `after` (by id), optionally of one status. */
+export interface PageOptions {
+  after?: string;
+  limit?: number;
+  status?: string;
+}
+
+/** A token an agent was given (`GET /api/towns/:townId/token-history`): never the token itself. */
+export interface TokenIssue {
+  agentId: string;
+  gen: number;
+  kind: 'start' | 'refresh' | 'remint' | (string & {});
+  issuedAt: string;
+  expiresAt: string;
+  [field: string]: unknown;
+}
+
+/** Mail between agents (`GET /api/towns/:townId/mail`). */
+export interface Mail {
+  id: string;
+  from: string;
+  to: string;
+  subject: string | null;
+  body: string;
+  beadId: string | null;
+  sentAt: string;
+  readAt: string | null;
+  deliveries: number;
+  [field: string]: unknown;
+}
+
 /** `GET /api/towns/:townId`. */
 export interface Town {
   id: string;

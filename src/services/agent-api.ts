@@ -81,6 +81,7 @@ export function storeEvents(ctx: TownContext, claims: AgentClaims, events: reado
         ctx.agents.addEvents(agent.id, 0, -trimmed.bytes, trimmed.events);
         ctx.towns.addToCounter('trimmed:event', trimmed.events);
         ctx.emit('events.trimmed', { agentId: agent.id, events: trimmed.events, bytes: trimmed.bytes, limitBytes: ctx.config.quotas.eventBytesPerAgent });
+        console.warn(JSON.stringify({ msg: 'oldest agent events trimmed (MAX_EVENT_BYTES_PER_AGENT)', agentId: agent.id, events: trimmed.events, bytes: trimmed.bytes }));
       }
     }
   });

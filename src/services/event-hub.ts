@@ -3,9 +3,10 @@ import type { TownEvent } from '../storage/event-store';
 const encoder = new TextEncoder();
 const KEEPALIVE_MS = 25_000;
 /**
- * Bytes written to a subscriber and not yet read by it, past which it is dropped: a slow
- * reader reconnects with `Last-Event-ID` and loses nothing, and the object never buffers
- * without bound. The replay of a new subscriber counts too.
+ * Bytes queued for a subscriber and not yet read by it, past which a live event drops it:
+ * a slow reader reconnects with `Last-Event-ID` and loses nothing, and the object never
+ * buffers without bound. (The replay a subscriber starts with may be larger; it is the
+ * retained log, already bounded.)
  */
 export const MAX_UNREAD_BYTES = 4 * 1024 * 1024;
 
@@ -14,9 +15,9 @@ export function sseFrame(event: TownEvent): string {
   return `id: ${event.id}\nevent: ${event.type}\ndata: ${event.data}\n\n`;
 }
 
+/** One open stream: its queue is the stream's own, measured in bytes not yet read. */
 interface Subscriber {
-  writer: WritableStreamDefaultWriter<Uint8Array>;
-  unread: number;
+  controller: ReadableStreamDefaultController<Uint8Array>;
 }
 
 /**
@@ -38,11 +39,20 @@ export class EventHub {
    * live events.
    */
   subscribe(backlog: readonly TownEvent[], signal: AbortSignal | undefined, gap: { after: number; oldest: number } | null = null): Response {
-    const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
-    const subscriber: Subscriber = { writer: writable.getWriter(), unread: 0 };
+    let subscriber!: Subscriber;
+    const readable = new ReadableStream<Uint8Array>(
+      {
+        start: (controller) => {
+          subscriber = { controller };
+        },
+        cancel: () => this.#drop(subscriber),
+      },
+      // desiredSize is then minus the bytes queued and not yet read
+      new ByteLengthQueuingStrategy({ highWaterMark: 0 }),
+    );
     this.#subscribers.add(subscriber);
     const head = `retry: 2000\n\n${gap ? `event: gap\ndata: ${JSON.stringify(gap)}\n\n` : ''}`;
-    this.#write(subscriber, head + backlog.map(sseFrame).join(''));
+    subscriber.controller.enqueue(encoder.encode(head + backlog.map(sseFrame).join('')));
     signal?.addEventListener('abort', () => this.#drop(subscriber));
     this.#keepalive ??= setInterval(() => this.#broadcast(': keep-alive\n\n'), KEEPALIVE_MS);
     return new Response(readable, {
@@ -55,28 +65,30 @@ export class EventHub {
   }
 
   #broadcast(text: string): void {
-    for (const subscriber of this.#subscribers) this.#write(subscriber, text);
-  }
-
-  /** A write resolves once the reader took the bytes; what is outstanding is what it has not read. */
-  #write(subscriber: Subscriber, text: string): void {
     const bytes = encoder.encode(text);
-    subscriber.unread += bytes.byteLength;
-    if (subscriber.unread > MAX_UNREAD_BYTES && subscriber.unread !== bytes.byteLength) {
-      this.#drop(subscriber);
-      return;
+    for (const subscriber of this.#subscribers) {
+      const unread = -(subscriber.controller.desiredSize ?? 0);
+      if (unread + bytes.byteLength > MAX_UNREAD_BYTES) {
+        this.#drop(subscriber, new Error('slow reader: more than 4 MiB unread; reconnect with Last-Event-ID'));
+        continue;
+      }
+      try {
+        subscriber.controller.enqueue(bytes);
+      } catch {
+        this.#drop(subscriber);
+      }
     }
-    subscriber.writer.write(bytes).then(
-      () => {
-        subscriber.unread -= bytes.byteLength;
-      },
-      () => this.#drop(subscriber),
-    );
   }
 
-  #drop(subscriber: Subscriber): void {
+  /** Forgets a subscriber; with `reason` its stream fails (the client sees the connection end and reconnects). */
+  #drop(subscriber: Subscriber, reason?: Error): void {
     if (!this.#subscribers.delete(subscriber)) return;
-    subscriber.writer.abort().catch(() => {});
+    try {
+      if (reason) subscriber.controller.error(reason);
+      else subscriber.controller.close();
+    } catch {
+      // the stream was already closed or cancelled
+    }
     if (this.#subscribers.size === 0 && this.#keepalive !== null) {
       clearInterval(this.#keepalive);
       this.#keepalive = null;

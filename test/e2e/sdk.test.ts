@@ -99,6 +99,21 @@ describe('SDK against a local town with 3 s access tokens', () => {
     expect(refused).toBe(0);
   });
 
+  it('typed methods for the listings: agents and beads by page and status, the token history, mail, health', async () => {
+    expect(await client.health()).toEqual({ ok: true });
+    const agents = await client.listAgents(townId, { limit: 500 });
+    expect(agents.length).toBeGreaterThan(1);
+    const first = await client.listAgents(townId, { limit: 1 });
+    expect((await client.listAgents(townId, { limit: 1, after: first[0]!.id }))[0]?.id).toBe(agents[1]?.id);
+    expect((await client.listAgents(townId, { status: 'working' })).every((a) => a.status === 'working')).toBe(true);
+    expect((await client.listBeads(townId)).length).toBeGreaterThan(0);
+    const history = await client.tokenHistory(townId, { hours: 1 });
+    expect(history.tokens.some((t) => t.kind === 'start')).toBe(true);
+    expect(JSON.stringify(history)).not.toMatch(/eyJ/);
+    const mail = await client.mail(townId);
+    expect(mail.every((m) => typeof m.from === 'string' && typeof m.to === 'string')).toBe(true);
+  });
+
   it('100 concurrent calls at the moment the token expires make exactly one token request', async () => {
     await client.getTown(townId);
     const expiresAt = tokens.expiresAt!;

@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { freePort } from '../../scripts/lib/ports.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 
@@ -169,17 +170,6 @@ function describe(url: URL, body: Buffer, agentTowns: Map<string, string>): { to
     return { townId: agentTowns.get(agentId) ?? null, agentIds: [agentId] };
   }
   return { townId: null, agentIds: [] };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 async function waitHealthy(url: string, child: ChildProcess, output: string[]): Promise<void> {

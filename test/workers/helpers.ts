@@ -60,18 +60,8 @@ export async function dispatch(t: { token: string; townId: string; rigId: string
   return res.json.id as string;
 }
 
-/** What the Worker sent the control server, as the harness proxy saw it. */
-export interface SeenRequest {
-  seq: number;
-  method: string;
-  path: string;
-  townId: string | null;
-  agentIds: string[];
-  status: number;
-  injected: string | null;
-  runtime?: string | null;
-  envNames?: string[];
-}
+export type { SeenRequest } from './control-harness';
+import type { SeenRequest } from './control-harness';
 
 /** A fault the harness proxy injects into the town's requests to the control server. */
 export interface FaultSpec {

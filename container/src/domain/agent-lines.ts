@@ -26,7 +26,7 @@ export interface StdoutLine {
  * `merged` or `rejected`; otherwise it adds an error event `bad_review_outcome`.
  */
 export function parseStdoutLine(line: string): StdoutLine {
-  const object = parseObject(line);
+  const object = parseJsonObject(line);
   if (!object) return { event: { type: 'output', text: line }, review: null, reviewError: null };
   if (!isEventType(object.type)) return { event: { type: 'output', raw: object }, review: null, reviewError: null };
   if (object.type !== 'review-complete') return { event: object, review: null, reviewError: null };
@@ -55,7 +55,7 @@ function isEventType(type: unknown): type is string {
 }
 
 /** The line's JSON object (surrounding whitespace ignored); null for anything else, JSON arrays, strings and numbers included. */
-function parseObject(line: string): Record<string, unknown> | null {
+export function parseJsonObject(line: string): Record<string, unknown> | null {
   const trimmed = line.trim();
   if (!trimmed.startsWith('{')) return null;
   try {

@@ -104,14 +104,5 @@ export function clip(text: string, max = MAX_TOOL_OUTPUT_CHARS): string {
   return text.length > max ? `${text.slice(0, max)}…` : text;
 }
 
-/** The line's JSON object, or null. */
-export function parseJsonObject(line: string): Record<string, unknown> | null {
-  const trimmed = line.trim();
-  if (!trimmed.startsWith('{')) return null;
-  try {
-    const value: unknown = JSON.parse(trimmed);
-    return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
-  } catch {
-    return null;
-  }
-}
+/** The line's JSON object, or null (the control server's own parser of agent lines). */
+export { parseJsonObject } from '../domain/agent-lines.ts';

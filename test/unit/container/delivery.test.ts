@@ -67,9 +67,10 @@ describe('deliveries to the Worker: nothing lost, nothing dropped silently', () 
       { type: 'review-complete', outcome: 'merged', agentOf: 'reviewer' },
     ].map((l) => JSON.stringify(l));
     expect((await start('reviewer', printing(lines))).status).toBe(201);
-    await until(() => [...t.worker.events.values()].filter((e) => (e as { code?: string }).code === 'bad_review_outcome').length >= 3 && storedOf('reviewer').length === 4, 10_000, 'the events');
-    const reviews = t.worker.calls.filter((c) => c.kind === 'review-complete' && c.pathAgent === 'reviewer');
-    expect(reviews.map((r) => r.body)).toEqual([{ beadId: 'bead-ok', outcome: 'rejected' }]);
+    const reviews = () => t.worker.calls.filter((c) => c.kind === 'review-complete' && c.pathAgent === 'reviewer');
+    // the callback goes after the events it was read with
+    await until(() => [...t.worker.events.values()].filter((e) => (e as { code?: string }).code === 'bad_review_outcome').length >= 3 && storedOf('reviewer').length === 4 && reviews().length > 0, 10_000, 'the events and the callback');
+    expect(reviews().map((r) => r.body)).toEqual([{ beadId: 'bead-ok', outcome: 'rejected' }]);
     await t.c.call('POST', '/agents/reviewer/stop');
   });
 
