@@ -33,6 +33,10 @@ export interface AgentProcess {
   owner: FileOwner | null;
   /** Writes one line to stdin; false once the process has exited or closed stdin. */
   send(line: string): boolean;
+  /** Stops reading its stdout and stderr (its writes block once the pipes fill): backpressure from its outbox. */
+  pauseOutput(): void;
+  /** Reads its output again. */
+  resumeOutput(): void;
   /** Ends everything the agent runs: SIGTERM, SIGKILL after KILL_GRACE_MS; resolves once it is all gone. */
   kill(): Promise<void>;
 }
@@ -166,6 +170,14 @@ export class ProcessManager {
         if (exited || !child.stdin!.writable) return false;
         child.stdin!.write(`${line}\n`);
         return true;
+      },
+      pauseOutput: () => {
+        child.stdout!.pause();
+        child.stderr!.pause();
+      },
+      resumeOutput: () => {
+        child.stdout!.resume();
+        child.stderr!.resume();
       },
       kill: async () => {
         ending.terminate();

@@ -165,6 +165,8 @@ export class AgentService {
       return { status: 400, error: `cannot start the command: ${(err as NodeJS.ErrnoException).code ?? 'invalid arguments'}` };
     }
     record.pid = record.process.pid;
+    // a burst the Worker cannot take yet is held back in the agent's pipes, not dropped
+    outbox.setPressureListener((full) => (full ? record.process.pauseOutput() : record.process.resumeOutput()));
     this.#agents.set(req.agentId, record);
     this.heartbeats.add(req.agentId);
     stats.agentsStarted++;

@@ -8,10 +8,16 @@ import { Waiter } from './waiter.ts';
 import type { AgentAddress, RequestKind, WorkerReply } from './worker-client.ts';
 import { classify, eventResults } from './worker-replies.ts';
 
-/** Events buffered per agent while the Worker does not take them. */
-export const OUTBOX_MAX_EVENTS = 2_000;
-/** Bytes of event JSON buffered per agent. */
-export const OUTBOX_MAX_BYTES = 8 * 1024 * 1024;
+/**
+ * Events (and bytes of event JSON) buffered per agent past which its output is paused:
+ * the agent's writes then block on a full pipe, so a burst is slowed, not dropped. Output
+ * resumes below half of either.
+ */
+export const OUTBOX_PAUSE_EVENTS = 2_000;
+export const OUTBOX_PAUSE_BYTES = 8 * 1024 * 1024;
+/** The hard bound: only past this (output that a pause could not hold back) is the oldest event dropped. */
+export const OUTBOX_MAX_EVENTS = 4 * OUTBOX_PAUSE_EVENTS;
+export const OUTBOX_MAX_BYTES = 4 * OUTBOX_PAUSE_BYTES;
 
 /** An agent event with its stable id (assigned once, kept across retries and restarts). */
 export interface OutboxEvent {
@@ -71,7 +77,9 @@ const REQUEST_KINDS: Record<ItemKind, RequestKind> = { event: 'events', complete
  * batch's results; a 413 splits the batch in halves down to one event (`too_large`). A 401
  * `token_revoked` for an agent that has ended drops everything (`agent_ended`); otherwise a
  * newer generation is coming and the outbox waits, retrying with each token it reads.
- * Past OUTBOX_MAX_EVENTS or OUTBOX_MAX_BYTES the oldest event not in flight is dropped
+ * Past OUTBOX_PAUSE_EVENTS or OUTBOX_PAUSE_BYTES the pressure listener is told to pause
+ * the agent's output (and to resume it below half); only past the hard bound,
+ * OUTBOX_MAX_EVENTS or OUTBOX_MAX_BYTES, is the oldest event not in flight dropped
  * (`overflow`). Every drop goes to the drop sink.
  */
 export class Outbox {
@@ -89,6 +97,8 @@ export class Outbox {
   #closed: DropCause | null = null;
   #halted = false;
   #attempt = 0;
+  #pressured = false;
+  #onPressure: ((full: boolean) => void) | null = null;
   readonly #waiter = new Waiter();
   /** Consecutive failed attempts, logged when a streak starts and ends. */
   readonly failures: FailureStreak;
@@ -108,6 +118,29 @@ export class Outbox {
     return this.#closed !== null;
   }
 
+  /** Who pauses and resumes the output feeding this outbox (the agent's process); told at once if it is full now. */
+  setPressureListener(fn: ((full: boolean) => void) | null): void {
+    this.#onPressure = fn;
+    if (fn && this.#pressured) fn(true);
+  }
+
+  /** Whether the agent's output is held back now. */
+  get pressured(): boolean {
+    return this.#pressured;
+  }
+
+  #checkPressure(): void {
+    const full = this.#events.length >= OUTBOX_PAUSE_EVENTS || this.#eventBytes >= OUTBOX_PAUSE_BYTES;
+    const relieved = this.#events.length <= OUTBOX_PAUSE_EVENTS / 2 && this.#eventBytes <= OUTBOX_PAUSE_BYTES / 2;
+    if (!this.#pressured && full) {
+      this.#pressured = true;
+      this.#onPressure?.(true);
+    } else if (this.#pressured && relieved) {
+      this.#pressured = false;
+      this.#onPressure?.(false);
+    }
+  }
+
   addEvent(event: OutboxEvent): void {
     this.#d.stats.eventsQueued++;
     if (this.#refuseAfterClose('event')) return;
@@ -119,6 +152,7 @@ export class Outbox {
       this.#eventBytes -= dropped!.bytes;
       this.#d.drops.record(this.address, 'overflow', 'event', 1, [dropped!.id]);
     }
+    this.#checkPressure();
   }
 
   /** Queues a review callback (`{beadId, outcome}`). */
@@ -167,6 +201,7 @@ export class Outbox {
     this.#callbacks.length = 0;
     this.#eventBytes = 0;
     this.#splits.length = 0;
+    this.#checkPressure();
     this.#waiter.wake();
     if (!this.#running) this.#d.onDrained?.();
   }
@@ -307,5 +342,6 @@ export class Outbox {
   #remove(batch: Item[]): void {
     this.#events.splice(0, batch.length);
     for (const item of batch) this.#eventBytes -= item.bytes;
+    this.#checkPressure();
   }
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { IDLE_COMMAND, until, useStandInPair } from './harness.ts';
+import { OUTBOX_MAX_EVENTS, OUTBOX_PAUSE_EVENTS } from '../../../container/src/services/outbox.ts';
 import { signAgentToken } from './stand-in-worker.ts';
 
 const now = () => Math.floor(Date.now() / 1000);
@@ -18,6 +19,25 @@ describe('deliveries to the Worker: nothing lost, nothing dropped silently', () 
     });
   const storedOf = (agentId: string) => [...t.worker.events.values()].filter((e) => (e as { agentOf?: string }).agentOf === agentId) as Array<Record<string, unknown>>;
   const reportsOf = (agentId: string) => [...t.worker.drops.values()].filter((d) => d.agentId === agentId);
+
+  it('a burst far past the outbox bound while the Worker is down is held back in the pipe (output paused), not dropped: every line is stored once', async () => {
+    const count = OUTBOX_MAX_EVENTS + OUTBOX_PAUSE_EVENTS;
+    // a real agent that writes as fast as its pipe takes it, then waits
+    const burst = [process.execPath, '-e', `let i = 0; const w = () => { while (i < ${count}) { if (!process.stdout.write(JSON.stringify({ type: 'burst', n: ++i, agentOf: 'burster' }) + '\\n')) return process.stdout.once('drain', w); } }; w(); process.stdin.resume(); process.stdin.on('end', () => process.exit(0));`];
+    t.worker.down = true;
+    const started = await start('burster', burst);
+    expect(started.status).toBe(201);
+    await until(() => t.c.control.agents.deliveries.get('burster')?.pressured === true, 10_000, 'the outbox to pause the output');
+    const queuedWhilePaused = t.c.control.stats.eventsQueued;
+    expect(t.c.control.stats.drops.event.overflow).toBe(0);
+    t.worker.down = false;
+    await until(() => storedOf('burster').length === count, 30_000, 'every line stored');
+    expect(new Set(storedOf('burster').map((e) => e.n)).size).toBe(count);
+    expect(reportsOf('burster')).toEqual([]);
+    expect(t.c.control.stats.drops.event.overflow).toBe(0);
+    expect(queuedWhilePaused).toBeLessThan(count);
+    await t.c.call('POST', '/agents/burster/stop');
+  });
 
   it('refusal: the one event the Worker refuses is dropped alone (cause refused) and reported; its 49 neighbours are stored', async () => {
     t.worker.refuseEvent = (e) => e.type === 'poison';
@@ -45,6 +65,7 @@ describe('deliveries to the Worker: nothing lost, nothing dropped silently', () 
 
   it('413: a batch over the Worker\'s body limit is split in halves; an event that alone is too large is dropped (too_large) and reported', async () => {
     t.worker.maxBodyBytes = 12_000;
+    t.worker.batches.length = 0; // only this test's batches
     const lines = Array.from({ length: 40 }, (_, i) => JSON.stringify({ type: 'chunk', n: i + 1, agentOf: 'bulky', pad: 'x'.repeat(i === 9 ? 15_000 : 1_000) }));
     try {
       expect((await start('bulky', printing(lines))).status).toBe(201);
