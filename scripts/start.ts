@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { ensureDevVars } from './lib/dev-secrets.ts';
 import { GastownApi } from './lib/gastown-api.ts';
 import { PortInUseError, ROOT, startLocalTown, type LocalTown } from './lib/local-town.ts';
-import { startPlan } from './lib/start-plan.ts';
+import { isolationPlan, startPlan } from './lib/start-plan.ts';
 import { parseRefreshPass } from './lib/worker-log.ts';
 
 const port = Number(process.env.PORT ?? 8787);
@@ -32,6 +32,11 @@ say(
     : `starting the Worker on :${port} and the control server on :${containerPort} ...`,
 );
 
+const isolation = isolationPlan(ROOT, process.getuid?.());
+if (isolation.closed) {
+  say(`agents will NOT be isolated: ${isolation.closed} cannot be entered by other users, so agents under uids of their own could not run this checkout. Clone it below a folder others can enter (e.g. /srv or /opt) to isolate them.`);
+}
+
 let town: LocalTown;
 const logLine = (source: 'worker' | 'control', line: string) => {
   const pass = parseRefreshPass(line);
@@ -50,6 +55,7 @@ try {
     stateDir,
     ...(plan.externalControlUrl ? { controlServer: false, workerContainerUrl: plan.externalControlUrl } : {}),
     onLine: logLine,
+    ...(isolation.closed ? { controlEnv: { GASTOWN_ISOLATION: 'off' } } : {}),
     onExit(source, code, signal) {
       say(`${source === 'worker' ? 'the Worker (wrangler dev)' : 'the control server'} exited on its own (${code ?? signal}); stopping the town.`);
       void town.stop().finally(() => process.exit(1));

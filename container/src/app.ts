@@ -1,5 +1,5 @@
 import { chmodSync, mkdirSync, statSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { Hono } from 'hono';
 import type { ControlConfig } from './config.ts';
 import type { BackoffOptions } from './domain/backoff.ts';
@@ -7,6 +7,7 @@ import { agentRoutes } from './handlers/agent-routes.ts';
 import { CONTROL_STATUS, ControlError, bearer, secretsEqual } from './handlers/http-errors.ts';
 import { localRoutes } from './handlers/local-routes.ts';
 import { CredentialFiles } from './managers/credential-files.ts';
+import { untraversableAncestor } from './managers/traversal.ts';
 import { Journal, type JournalOptions } from './managers/journal.ts';
 import { ProcessManager } from './managers/process-manager.ts';
 import { TokenFiles } from './managers/token-file.ts';
@@ -44,8 +45,8 @@ let warnedNotIsolated = false;
  * /local) needs the control secret.
  */
 export function createControlServer(config: ControlConfig, options: ControlServerOptions = {}): ControlServer {
-  const isolated = process.getuid?.() === 0;
-  prepareStateDir(config.stateDir, isolated);
+  const isolated = process.getuid?.() === 0 && config.isolation !== 'off';
+  prepareStateDir(config.stateDir, isolated, config.isolation);
   const stats = new Stats();
   const processes = options.processes ?? new ProcessManager(config.stateDir, isolated);
   stats.leftoverAgentsEnded = processes.recover();
@@ -109,14 +110,15 @@ export function createControlApp(config: ControlConfig, options: ControlServerOp
  * folders) but never list it: execute for others is added, nothing is taken away (it may
  * be a shared path).
  */
-function prepareStateDir(stateDir: string, isolated: boolean): void {
+function prepareStateDir(stateDir: string, isolated: boolean, isolation: ControlConfig['isolation']): void {
   mkdirSync(stateDir, { recursive: true, mode: 0o711 });
   if (!isolated) {
     if (!warnedNotIsolated) {
       warnedNotIsolated = true;
+      const who = isolation === 'off' ? 'GASTOWN_ISOLATION=off' : `this control server runs as uid ${process.getuid?.()}, not root`;
       console.warn(JSON.stringify({
         msg: 'agents are NOT isolated',
-        why: `this control server runs as uid ${process.getuid?.()}, not root: agents run under its uid and can read each other's token files and process environments`,
+        why: `${who}: agents run under its uid and can read each other's token files and process environments`,
       }));
     }
     return;
@@ -129,10 +131,3 @@ function prepareStateDir(stateDir: string, isolated: boolean): void {
   }
 }
 
-/** The first ancestor of `dir` that users other than its owner cannot pass through, if any. */
-export function untraversableAncestor(dir: string): string | null {
-  for (let current = dirname(resolve(dir)); ; current = dirname(current)) {
-    if ((statSync(current).mode & 0o001) === 0) return current;
-    if (dirname(current) === current) return null;
-  }
-}

@@ -10,6 +10,12 @@ export interface ControlConfig {
   controlSecret: string;
   heartbeatIntervalMs: number;
   stateDir: string;
+  /**
+   * `auto` (default): each agent under a uid of its own when this server runs as root.
+   * `off`: agents run as this server's uid even as root — for a developer's checkout other
+   * users cannot enter (a uid of their own could not run them there); said loudly at start.
+   */
+  isolation: 'auto' | 'off';
 }
 
 /** Reads the environment; refuses to start without CONTAINER_CONTROL_SECRET. */
@@ -20,12 +26,15 @@ export function readControlConfig(env: NodeJS.ProcessEnv): ControlConfig {
   const heartbeat = Number(env.HEARTBEAT_INTERVAL_SECONDS ?? 30);
   if (!Number.isInteger(port) || port < 0) throw new Error(`PORT must be a port number, got "${env.PORT}"`);
   if (!(heartbeat > 0)) throw new Error(`HEARTBEAT_INTERVAL_SECONDS must be positive, got "${env.HEARTBEAT_INTERVAL_SECONDS}"`);
+  const isolation = env.GASTOWN_ISOLATION || 'auto';
+  if (isolation !== 'auto' && isolation !== 'off') throw new Error(`GASTOWN_ISOLATION must be auto or off, got "${isolation}"`);
   return {
     port,
     host: env.HOST || '127.0.0.1',
     controlSecret,
     heartbeatIntervalMs: heartbeat * 1000,
     stateDir: env.GASTOWN_STATE_DIR || join(tmpdir(), `gastown-${port}`),
+    isolation,
   };
 }
 

@@ -1,3 +1,4 @@
+import { untraversableAncestor } from '../../container/src/managers/traversal.ts';
 import { withEnvOverrides } from './dev-secrets.ts';
 
 /** What `npm start` runs, from `.dev.vars` and the environment. */
@@ -22,4 +23,16 @@ export function startPlan(fileVars: Record<string, string>, env: NodeJS.ProcessE
     secretExpression: secret,
     tokenCommand: (workerUrl) => `curl -s ${workerUrl}/api/auth/token -d grant_type=client_credentials -d client_id=${vars.GASTOWN_CLIENT_ID} -d client_secret=${secret}`,
   };
+}
+
+/**
+ * Whether agents can run under uids of their own from this checkout: only as root, and
+ * only if other users can pass every folder above it (they must run its code and reach
+ * their files). Otherwise `npm start` runs them as itself (GASTOWN_ISOLATION=off) and
+ * says why; `closed` names the folder in the way.
+ */
+export function isolationPlan(root: string, uid: number | undefined): { isolate: boolean; closed: string | null } {
+  if (uid !== 0) return { isolate: false, closed: null };
+  const closed = untraversableAncestor(`${root}/container`);
+  return { isolate: closed === null, closed };
 }

@@ -47,7 +47,7 @@ describe('start/stop churn releases everything', () => {
     const stateDir = mkdtempSync(join(tmpdir(), 'gastown-churn-'));
     const processes = new FakeProcesses();
     const control = createControlServer(
-      { port: 1, host: '127.0.0.1', controlSecret: CONTROL_SECRET, heartbeatIntervalMs: 30_000, stateDir },
+      { port: 1, host: '127.0.0.1', controlSecret: CONTROL_SECRET, heartbeatIntervalMs: 30_000, stateDir, isolation: 'auto' },
       { processes: processes as unknown as ProcessManager },
     );
     const post = async (path: string, body: unknown) =>

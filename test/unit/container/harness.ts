@@ -14,7 +14,7 @@ export const FAST_BACKOFF = { baseMs: 5, capMs: 50, floorMs: 1 };
 /** A real control server on a loopback port, in this process (on `stateDir` when given, else a fresh one). */
 export async function startControl(overrides: Partial<ControlConfig> = {}, options: ControlServerOptions = {}) {
   const stateDir = overrides.stateDir ?? mkdtempSync(join(tmpdir(), 'gastown-control-'));
-  const config: ControlConfig = { port: 0, host: '127.0.0.1', controlSecret: CONTROL_SECRET, heartbeatIntervalMs: 200, ...overrides, stateDir };
+  const config: ControlConfig = { port: 0, host: '127.0.0.1', controlSecret: CONTROL_SECRET, heartbeatIntervalMs: 200, isolation: 'auto', ...overrides, stateDir };
   const control: ControlServer = createControlServer(config, { backoff: FAST_BACKOFF, ...options });
   const http = await new Promise<ReturnType<typeof serve>>((resolve) => {
     const s = serve({ fetch: control.app.fetch, port: 0, hostname: '127.0.0.1' }, (info) => {

@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { startPlan } from '../../../scripts/lib/start-plan.ts';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { isolationPlan, startPlan } from '../../../scripts/lib/start-plan.ts';
 
 const FILE = { GASTOWN_JWT_SECRET: 'file-jwt-secret', CONTAINER_CONTROL_SECRET: 'file-control', GASTOWN_CLIENT_ID: 'local-dev', GASTOWN_CLIENT_SECRET: 'file-client-secret' };
 
@@ -34,5 +37,25 @@ describe('the names npm start takes from the environment', () => {
     const { CONFIG_NAMES: worker } = await import('../../../src/domain/config');
     const { CONFIG_NAMES: local } = await import('../../../scripts/lib/dev-secrets.ts');
     expect([...local].sort()).toEqual([...worker].sort());
+  });
+});
+
+describe('whether npm start can isolate agents', () => {
+  it.each([
+    ['as root, from a checkout other users can enter', 0, 0o755, true],
+    ['as root, from a checkout inside a folder only root can enter (agents could not run it)', 0, 0o700, false],
+    ['as another user (it cannot give uids)', 1000, 0o755, false],
+  ])('%s', (_name, uid, parentMode, isolate) => {
+    const parent = mkdtempSync(join(tmpdir(), 'gastown-plan-'));
+    chmodSync(parent, parentMode);
+    const checkout = join(parent, 'gastown');
+    mkdirSync(join(checkout, 'container'), { recursive: true });
+    try {
+      const plan = isolationPlan(checkout, uid);
+      expect(plan.isolate).toBe(isolate);
+      expect(plan.closed).toBe(uid === 0 && !isolate ? parent : null);
+    } finally {
+      rmSync(parent, { recursive: true, force: true });
+    }
   });
 });
