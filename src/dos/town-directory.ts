@@ -1,7 +1,7 @@
 import { DurableObject } from 'cloudflare:workers';
 import type { Env } from '../env';
 import { AppError, toResult } from '../errors';
-import { Sql, hasTable } from '../storage/sql';
+import { Sql, afterCursor, hasTable } from '../storage/sql';
 
 /** A town as its owner's directory lists it. */
 export interface DirectoryEntry {
@@ -49,7 +49,7 @@ export class TownDirectory extends DurableObject<Env> {
     if (!hasTable(this.ctx.storage.sql, 'towns')) return { towns: [] };
     const rows = this.#sql.all<{ id: string; name: string; createdAt: number }>(
       `SELECT id, name, created_at AS createdAt FROM towns
-        WHERE (? IS NULL OR (created_at, id) > (SELECT created_at, id FROM towns WHERE id = ?))
+        WHERE ${afterCursor('towns')}
         ORDER BY created_at, id LIMIT ?`,
       options.after ?? null, options.after ?? null, options.limit,
     );

@@ -29,14 +29,10 @@ export async function sendMayorMessage(ctx: TownContext, text: string) {
   return {
     agentId: mayor.id,
     messageId,
-    delivered: isDelivered(ctx, messageId),
+    delivered: ctx.conversation.isDelivered(messageId),
     status: current.status,
     tokenExpiresAt: current.tokenExpiresAt === null ? null : new Date(current.tokenExpiresAt).toISOString(),
   };
-}
-
-function isDelivered(ctx: TownContext, messageId: number): boolean {
-  return ctx.conversation.isDelivered(messageId);
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { Sql } from './sql';
+import { afterCursor, type Sql } from './sql';
 
 /** Agent roles. */
 export type Role = 'mayor' | 'polecat' | 'refinery';
@@ -97,7 +97,7 @@ export class AgentStore {
     return this.#sql.all<AgentRow>(
       `SELECT ${COLUMNS} FROM agents
         WHERE (? IS NULL OR status = ?)
-          AND (? IS NULL OR (created_at, id) > (SELECT created_at, id FROM agents WHERE id = ?))
+          AND ${afterCursor('agents')}
         ORDER BY created_at, id LIMIT ?`,
       options.status ?? null, options.status ?? null, options.after ?? null, options.after ?? null, options.limit,
     );

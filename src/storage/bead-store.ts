@@ -1,4 +1,4 @@
-import type { Sql } from './sql';
+import { afterCursor, type Sql } from './sql';
 
 export type BeadStatus = 'open' | 'assigned' | 'done' | 'closed';
 
@@ -51,7 +51,7 @@ export class BeadStore {
     return this.#sql.all<BeadRow>(
       `SELECT ${COLUMNS} FROM beads
         WHERE (? IS NULL OR status = ?)
-          AND (? IS NULL OR (created_at, id) > (SELECT created_at, id FROM beads WHERE id = ?))
+          AND ${afterCursor('beads')}
         ORDER BY created_at, id LIMIT ?`,
       options.status ?? null, options.status ?? null, options.after ?? null, options.after ?? null, options.limit,
     );
@@ -77,14 +77,5 @@ export class BeadStore {
       to.status, to.assignee === undefined ? 0 : 1, to.assignee ?? null, to.summary ?? null, now,
       id, from.status, from.assignee === undefined ? 0 : 1, from.assignee ?? null,
     ) > 0;
-  }
-
-  update(id: string, changes: { status: BeadStatus; assignee?: string | null; summary?: string | null }, now: number): BeadRow {
-    this.#sql.run(
-      `UPDATE beads SET status = ?, assignee = CASE WHEN ? THEN ? ELSE assignee END,
-        summary = COALESCE(?, summary), updated_at = ? WHERE id = ?`,
-      changes.status, changes.assignee === undefined ? 0 : 1, changes.assignee ?? null, changes.summary ?? null, now, id,
-    );
-    return this.get(id)!;
   }
 }

@@ -26,6 +26,14 @@ export class Sql {
   }
 }
 
+/**
+ * The keyset-pagination condition of a listing in creation order: rows after the row
+ * whose id is the cursor (both `?` take the cursor, null for the first page).
+ */
+export function afterCursor(table: 'agents' | 'beads' | 'towns'): string {
+  return `(? IS NULL OR (created_at, id) > (SELECT created_at, id FROM ${table} WHERE id = ?))`;
+}
+
 /** Whether a table exists (reading the schema writes nothing, so an unused object stays empty). */
 export function hasTable(sql: SqlStorage, name: string): boolean {
   return sql.exec(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?`, name).toArray().length > 0;
