@@ -19,6 +19,7 @@ import type { Outbox } from './outbox.ts';
 import { Reminter } from './reminter.ts';
 import type { Stats } from './stats.ts';
 import { WorkerClient, type AgentAddress } from './worker-client.ts';
+import { classify } from './worker-replies.ts';
 
 
 /** What `/agents/start` carries. */
@@ -309,6 +310,9 @@ export class AgentService {
       record.heartbeats.succeeded();
     } else {
       record.heartbeats.failed(reply, Date.now());
+      // the Worker says the agent ended for good (its stop may never have arrived): an agent
+      // that only heartbeats would otherwise run on until the next reconciliation
+      if (classify(reply) === 'ended' && this.#agents.get(agentId) === record && record.status === 'running') void record.process.kill();
     }
     return ok;
   }

@@ -141,6 +141,20 @@ describe('agent lifecycle through the control server', () => {
     t.worker.revoked.delete('revoked');
   });
 
+  it('ended while silent: a heartbeat answered 401 token_revoked with agentEnded true ends the agent that sends nothing else', async () => {
+    await t.c.call('POST', '/agents/start', await startBody('quiet', now(), { command: IDLE_COMMAND, containerCredential: t.worker.credential }));
+    const pid = t.c.control.agents.get('quiet')!.pid;
+    const mark = t.worker.seen.length;
+    t.worker.revoked.add('quiet');
+    await until(() => !alive(pid), 10_000, 'the ended agent\'s process to go');
+    const refused = t.worker.seen.slice(mark).filter((s) => s.pathAgent === 'quiet' && s.status === 401);
+    // no event or message was sent: the heartbeat alone carried the Worker's answer
+    expect(refused.length).toBeGreaterThanOrEqual(1);
+    expect(refused[0]!.kind).toBe('heartbeat');
+    await until(() => !t.c.control.agents.get('quiet'), 10_000, 'the ended agent to be released');
+    t.worker.revoked.delete('quiet');
+  });
+
   it('revoked but not ended: events wait (nothing dropped) until the new generation\'s token arrives, then are delivered with it', async () => {
     const stats = t.c.control.stats;
     const dropsBefore = JSON.stringify(stats.drops);
