@@ -205,15 +205,17 @@ export class AgentStore {
 
   /**
    * Prepares an agent to be started again under a new generation (which begins when it
-   * starts), no earlier than `restartAt`; counts the restart when `countRestart`.
+   * starts), no earlier than `restartAt`; counts the restart when `countRestart`. Applies
+   * only while the agent is still as the caller read it (`from`: status and generation), so
+   * a stop, completion or restart that came first wins (false).
    */
-  revive(id: string, restartAt: number, countRestart: boolean): void {
-    this.#sql.run(
+  revive(id: string, from: Pick<AgentRow, 'status' | 'tokenGen'>, restartAt: number, countRestart: boolean): boolean {
+    return this.#sql.run(
       `UPDATE agents SET status = 'starting', token_gen = token_gen + 1, token_gen_started_at = NULL, last_minted_iat = NULL,
         summary = NULL, end_reason = NULL, ended_at = NULL, next_refresh_at = NULL, start_deadline_at = NULL,
-        next_restart_at = ?, restart_count = restart_count + ? WHERE id = ?`,
-      restartAt, countRestart ? 1 : 0, id,
-    );
+        next_restart_at = ?, restart_count = restart_count + ? WHERE id = ? AND status = ? AND token_gen = ?`,
+      restartAt, countRestart ? 1 : 0, id, from.status, from.tokenGen,
+    ) > 0;
   }
 
   /** An agent that ran a whole stall window since its last start is no longer counted as restarting. */

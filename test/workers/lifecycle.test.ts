@@ -119,6 +119,26 @@ describe('starts never stay stuck', () => {
     await eventually(async () => (await agentOf(t, id)).refreshCount >= 1);
   });
 
+  it('a stop made while the alarm waits for the container list is never undone: the agent stays stopped and is not started', async () => {
+    const t = await newTown();
+    const id = await dispatch(t);
+    await harness.loseAgent(id);
+    // a start past its deadline, which the container does not run: the alarm would start it again
+    await sql(t.townId, `UPDATE agents SET status = 'starting', start_deadline_at = 1, next_refresh_at = NULL WHERE id = ?`, id);
+    const from = await lastSeq(t.townId);
+    await harness.fault(t.townId, { path: '^/agents$', kind: 'delay', ms: 1_000, count: 1 });
+    const alarm = runDurableObjectAlarm(stubOf(t.townId));
+    await eventually(async () => (await seenSince(t.townId, from)).some((s) => s.path === '/agents'));
+    expect((await api(`/api/towns/${t.townId}/agents/${id}/stop`, { token: t.token, body: {} })).json.status).toBe('stopped');
+    await alarm;
+    // whatever the first alarm left due runs too
+    await runDurableObjectAlarm(stubOf(t.townId));
+    const agent = await agentOf(t, id);
+    expect(agent).toMatchObject({ status: 'stopped', restartCount: 0 });
+    expect((await seenSince(t.townId, from)).map((s) => s.path)).not.toContain('/agents/start');
+    expect((await harness.containerAgents(t.townId)).map((a) => a.agentId)).not.toContain(id);
+  });
+
   it('a start that never reached the container is started again after its deadline', async () => {
     const t = await newTown();
     const id = `polecat-${crypto.randomUUID()}`;
