@@ -171,6 +171,30 @@ describe('starts never stay stuck', () => {
     expect(await beadOf(t, beadId)).toMatchObject({ status: 'assigned', assignee: id });
   });
 
+  it('a failed start does not move the container credential on: the generation stays, the credential the container holds keeps working', async () => {
+    const t = await newTown();
+    const first = await dispatch(t);
+    const credential = (await harness.credential(t.townId))!;
+    const drops = (token: string, id: string) =>
+      api(`/api/towns/${t.townId}/container/drops`, { token, body: { reports: [{ id, agentId: first, kind: 'event', cause: 'overflow', count: 1 }] } });
+    const credentialGen = async () => ((await sql(t.townId, `SELECT container_credential_gen AS gen FROM town`)) as Array<{ gen: number }>)[0]!.gen;
+    expect(await credentialGen()).toBe(1);
+    // nothing else runs: the next start hands the container a new credential
+    await api(`/api/towns/${t.townId}/agents/${first}/stop`, { token: t.token, body: {} });
+    await harness.fault(t.townId, { path: '^/agents/start$', status: 503, count: 1 });
+    const failed = await api(`/api/towns/${t.townId}/rigs/${t.rigId}/agents`, { token: t.token, body: { role: 'polecat', command: idleCommand() } });
+    expect(failed.status).toBe(502);
+    expect(await credentialGen()).toBe(1);
+    expect(await harness.credential(t.townId)).toBe(credential);
+    expect((await drops(credential, 'after-failed-start')).status).toBe(200);
+
+    // a start that succeeds does move it on, and the old credential is refused from then on
+    await dispatch(t);
+    expect(await credentialGen()).toBe(2);
+    expect(await harness.credential(t.townId)).not.toBe(credential);
+    expect((await drops(credential, 'after-new-container')).status).toBe(401);
+  });
+
   it('dispatch with a bead that is not open is a 409 that changes nothing', async () => {
     const t = await newTown();
     const { beadId } = await newBead(t);

@@ -78,6 +78,54 @@ describe('beads through mayor, polecat and refinery', () => {
   });
 });
 
+describe('a start that fails inside a tool gives back what it took', () => {
+  const viewOf = async (t: { townId: string; token: string }) => (await api(`/api/towns/${t.townId}`, { token: t.token })).json;
+
+  it('gt_sling whose polecat start is cut: a 502, the bead is open again with no assignee, the polecat failed, a re-sling answers 200', async () => {
+    const t = await idleTown();
+    const bead = (await tool(t, t.mayorId, 'gt_bead_create', { title: 'Sling me', rigId: t.rigId })).json.bead;
+    await harness.fault(t.townId, { path: '^/agents/start$', kind: 'drop', count: 1 });
+    const failed = await tool(t, t.mayorId, 'gt_sling', { beadId: bead.id });
+    expect(failed.status).toBe(502);
+    expect(failed.json.error.code).toBe('container_unavailable');
+    const view = await viewOf(t);
+    expect(view.beads.find((b: { id: string }) => b.id === bead.id)).toMatchObject({ status: 'open', assignee: null });
+    const polecats = view.agents.filter((a: { role: string }) => a.role === 'polecat');
+    expect(polecats).toEqual([expect.objectContaining({ beadId: bead.id, status: 'failed', endReason: expect.stringMatching(/did not start it/) })]);
+
+    const again = await tool(t, t.mayorId, 'gt_sling', { beadId: bead.id });
+    expect(again.status).toBe(200);
+    expect(again.json.bead).toMatchObject({ status: 'assigned', assignee: again.json.agentId });
+    expect(again.json.agentId).not.toBe(polecats[0].id);
+  });
+
+  it('gt_done whose refinery start fails: a 502, the bead stays as it was (not done without a review), no mail; the retry finishes it, not a duplicate', async () => {
+    const t = await idleTown();
+    const bead = (await tool(t, t.mayorId, 'gt_bead_create', { title: 'Review me', rigId: t.rigId })).json.bead;
+    const polecatId = (await tool(t, t.mayorId, 'gt_sling', { beadId: bead.id })).json.agentId as string;
+    const before = (await viewOf(t)).beads.find((b: { id: string }) => b.id === bead.id);
+    expect(before).toMatchObject({ status: 'assigned', assignee: polecatId });
+
+    await harness.fault(t.townId, { path: '^/agents/start$', status: 503, count: 1 });
+    const failed = await tool(t, polecatId, 'gt_done', { summary: 'did it' });
+    expect(failed.status).toBe(502);
+    expect(failed.json.error.code).toBe('container_unavailable');
+    const after = await viewOf(t);
+    expect(after.beads.find((b: { id: string }) => b.id === bead.id)).toEqual(before);
+    expect(after.agents.filter((a: { role: string }) => a.role === 'refinery')).toEqual([expect.objectContaining({ status: 'failed' })]);
+    const mail = (await api(`/api/towns/${t.townId}/mail`, { token: t.token })).json.mail;
+    expect(mail).toEqual([]);
+
+    const retry = await tool(t, polecatId, 'gt_done', { summary: 'did it' });
+    expect(retry.status).toBe(200);
+    expect(retry.json.duplicate).toBeUndefined();
+    expect(retry.json.bead).toMatchObject({ status: 'done', summary: 'did it' });
+    const refinery = (await viewOf(t)).agents.find((a: { role: string; status: string }) => a.role === 'refinery' && a.status === 'working');
+    const review = (await tool(t, refinery.id, 'gt_mail_check')).json.mail;
+    expect(review).toEqual([expect.objectContaining({ from: polecatId, subject: 'review', beadId: bead.id })]);
+  });
+});
+
 describe('town events over SSE', () => {
   it('streams the town events and honours Last-Event-ID', async () => {
     const t = await newTown();
