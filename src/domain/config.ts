@@ -19,6 +19,7 @@ const NUMBERS = {
   STALL_AFTER_SECONDS: { fallback: 120, min: 1 },
   START_TIMEOUT_SECONDS: { fallback: 60, min: 1 },
   MAX_RESTARTS: { fallback: 5, min: 0 },
+  MAIL_LEASE_SECONDS: { fallback: 30, min: 1 },
   MAX_TOWNS_PER_USER: { fallback: 100, min: 1 },
   MAX_RIGS_PER_TOWN: { fallback: 50, min: 1 },
   MAX_LIVE_AGENTS_PER_TOWN: { fallback: 100, min: 1 },
@@ -59,6 +60,8 @@ export interface GastownConfig {
   startTimeoutSeconds: number;
   /** Restarts of a lost agent before it is failed. */
   maxRestarts: number;
+  /** How long mail handed out waits for its acknowledgement before it is handed out again. */
+  mailLeaseSeconds: number;
   containerUrl?: string;
   containerControlSecret: string;
   clientId?: string;
@@ -107,6 +110,7 @@ function parseConfig(env: ConfigSource): GastownConfig {
     stallAfterSeconds: n('STALL_AFTER_SECONDS'),
     startTimeoutSeconds: n('START_TIMEOUT_SECONDS'),
     maxRestarts: n('MAX_RESTARTS'),
+    mailLeaseSeconds: n('MAIL_LEASE_SECONDS'),
     containerUrl: optionalString(env.CONTAINER_URL)?.replace(/\/+$/, ''),
     containerControlSecret: controlSecret,
     clientId: optionalString(env.GASTOWN_CLIENT_ID),

@@ -15,8 +15,6 @@ export interface MailRow {
   readAt: number | null;
 }
 
-/** How long a delivered mail stays hidden, waiting for its acknowledgement, before it is delivered again. */
-export const MAIL_LEASE_MS = 30_000;
 /** Mail handed out per check. */
 export const MAIL_PER_CHECK = 100;
 
@@ -24,8 +22,8 @@ const COLUMNS = `id, from_agent AS "from", to_agent AS "to", subject, body, bead
 
 /**
  * SQL access to mail. Delivery is at least once: a check hands out unacknowledged mail
- * and leases it for MAIL_LEASE_MS; mail acknowledged by its recipient is done (`read_at`),
- * mail whose lease ran out is handed out again.
+ * and leases it (MAIL_LEASE_SECONDS); mail acknowledged by its recipient is done
+ * (`read_at`), mail whose lease ran out is handed out again.
  */
 export class MailStore {
   readonly #sql: Sql;
@@ -48,14 +46,14 @@ export class MailStore {
     return acked;
   }
 
-  /** Unacknowledged mail of an agent not under lease, leased as it is returned. */
-  deliver(agentId: string, now: number): MailRow[] {
+  /** Unacknowledged mail of an agent not under lease, leased until `now + leaseMs` as it is returned. */
+  deliver(agentId: string, now: number, leaseMs: number): MailRow[] {
     const rows = this.#sql.all<MailRow>(
       `SELECT ${COLUMNS} FROM mail WHERE to_agent = ? AND read_at IS NULL AND (lease_until IS NULL OR lease_until <= ?)
         ORDER BY sent_at, id LIMIT ?`,
       agentId, now, MAIL_PER_CHECK,
     );
-    for (const row of rows) this.#sql.run(`UPDATE mail SET lease_until = ?, deliveries = deliveries + 1 WHERE id = ?`, now + MAIL_LEASE_MS, row.id);
+    for (const row of rows) this.#sql.run(`UPDATE mail SET lease_until = ?, deliveries = deliveries + 1 WHERE id = ?`, now + leaseMs, row.id);
     return rows.map((r) => ({ ...r, deliveries: r.deliveries + 1 }));
   }
 

@@ -1,6 +1,8 @@
 import { env } from 'cloudflare:workers';
 import { runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
+import { MailStore } from '../../src/storage/mail-store';
+import { Sql } from '../../src/storage/sql';
 import { api, dispatch, harness, idleCommand, newTown } from './helpers';
 
 async function tool(t: { townId: string }, agentId: string, name: string, args: object = {}) {
@@ -75,6 +77,41 @@ describe('beads through mayor, polecat and refinery', () => {
     expect(sent.json.to).toBe(mayorId);
     expect((await tool(t, mayorId, 'gt_mail_check')).json.mail[0].body).toBe('note to self');
     expect((await tool(t, mayorId, 'gt_mail_send', { to: 'refinery', body: 'x' })).status).toBe(404);
+  });
+});
+
+describe('mail is delivered at least once', () => {
+  it('mail not acknowledged is handed out again once its lease runs out, and never after its acknowledgement', async () => {
+    const t = await idleTown();
+    const sent = await tool(t, t.mayorId, 'gt_mail_send', { to: t.mayorId, body: 'did you get this?' });
+    const first = (await tool(t, t.mayorId, 'gt_mail_check')).json.mail;
+    expect(first).toEqual([expect.objectContaining({ id: sent.json.mailId, deliveries: 1 })]);
+    expect((await tool(t, t.mayorId, 'gt_mail_check')).json.mail).toEqual([]);
+    // the lease the check took (MAIL_LEASE_SECONDS, 30 by default) ends; the reply carrying the mail was lost
+    await runInDurableObject(env.TOWN.getByName(t.townId), (_i, state) => {
+      const [row] = state.storage.sql.exec<{ lease: number }>(`SELECT lease_until AS lease FROM mail WHERE id = ?`, sent.json.mailId).toArray();
+      expect(row!.lease - Date.now()).toBeGreaterThan(25_000);
+      expect(row!.lease - Date.now()).toBeLessThanOrEqual(30_000);
+      state.storage.sql.exec(`UPDATE mail SET lease_until = ? WHERE id = ?`, Date.now() - 1, sent.json.mailId);
+    });
+    const again = (await tool(t, t.mayorId, 'gt_mail_check')).json.mail;
+    expect(again).toEqual([expect.objectContaining({ id: sent.json.mailId, body: 'did you get this?', deliveries: 2 })]);
+    expect((await tool(t, t.mayorId, 'gt_mail_check', { ack: [sent.json.mailId] })).json).toEqual({ acked: 1, mail: [] });
+    await runInDurableObject(env.TOWN.getByName(t.townId), (_i, state) => state.storage.sql.exec(`UPDATE mail SET lease_until = 0`));
+    expect((await tool(t, t.mayorId, 'gt_mail_check')).json.mail).toEqual([]);
+  });
+
+  it('the lease is the time given: hidden until it ends, handed out again from its end (time passed in)', async () => {
+    const t = await idleTown();
+    await tool(t, t.mayorId, 'gt_mail_send', { to: t.mayorId, body: 'leased' });
+    await runInDurableObject(env.TOWN.getByName(t.townId), (_i, state) => {
+      const mail = new MailStore(new Sql(state.storage.sql));
+      const at = Date.now();
+      expect(mail.deliver(t.mayorId, at, 5_000).map((m) => m.deliveries)).toEqual([1]);
+      expect(mail.deliver(t.mayorId, at + 4_999, 5_000)).toEqual([]);
+      expect(mail.deliver(t.mayorId, at + 5_000, 5_000).map((m) => m.deliveries)).toEqual([2]);
+      expect(mail.deliver(t.mayorId, at + 5_001, 5_000)).toEqual([]);
+    });
   });
 });
 

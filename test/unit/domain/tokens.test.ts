@@ -108,9 +108,13 @@ describe('configuration', () => {
   it('applies the contract defaults and the documented quotas', () => {
     expect(readConfig({ ...base })).toMatchObject({
       agentTokenTtlSeconds: 28800, userTokenTtlSeconds: 3600, tokenRefreshIntervalSeconds: 3600, heartbeatIntervalSeconds: 30, stallAfterSeconds: 120,
-      startTimeoutSeconds: 60, maxRestarts: 5,
+      startTimeoutSeconds: 60, maxRestarts: 5, mailLeaseSeconds: 30,
       quotas: { townsPerUser: 100, rigsPerTown: 50, liveAgentsPerTown: 100, beadsPerTown: 10_000, eventBytesPerAgent: 4 * 1024 * 1024, unreadMailPerAgent: 500, toolCallsPerSecond: 20, sseSubscribersPerTown: 16 },
     });
+  });
+  it('takes a mail lease of its own', () => {
+    expect(readConfig({ ...base, MAIL_LEASE_SECONDS: '5' }).mailLeaseSeconds).toBe(5);
+    expect(() => readConfig({ ...base, MAIL_LEASE_SECONDS: '0' })).toThrow(/MAIL_LEASE_SECONDS must be at least 1/);
   });
   it('takes a short user-token lifetime (tests cross many lifetimes in a minute)', () => {
     expect(readConfig({ ...base, USER_TOKEN_TTL_SECONDS: '3' }).userTokenTtlSeconds).toBe(3);
