@@ -1,6 +1,6 @@
 import { env } from 'cloudflare:workers';
 import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, inject, it } from 'vitest';
 import { api, claimsOf, dispatch, harness, idleCommand, newTown } from './helpers';
 
 const stubOf = (townId: string) => env.TOWN.getByName(townId);
@@ -101,6 +101,49 @@ describe('reconciliation with the container', () => {
     expect(row!.value).toBeLessThanOrEqual(Date.now());
     const alarm = await runInDurableObject(stubOf(t.townId), (_i, state) => state.storage.getAlarm());
     expect(alarm).toBeLessThanOrEqual(Date.now() + 1_000);
+  });
+});
+
+describe('an agent whose control server crashed (recovering: its journal replayed, no process)', () => {
+  /** An agent that prints one event (undeliverable here: the Worker's origin is a closed port), then idles. */
+  const chatty = () => [inject('nodePath'), '-e', 'console.log(JSON.stringify({ type: "output", text: "before the crash" })); process.stdin.resume(); process.stdin.on("end", () => process.exit(0))'];
+
+  const towns: string[] = [];
+  afterEach(async () => {
+    for (const townId of towns.splice(0)) await harness.dropServer(townId);
+  });
+
+  /** A town with its own control server and one running agent, whose server is then killed and started again. */
+  async function crashedTown() {
+    const t = await newTown();
+    await harness.ownServer(t.townId);
+    towns.push(t.townId);
+    const id = await dispatch(t, 'polecat', { command: chatty() });
+    // its event is journaled and its delivery tried before the crash
+    await eventually(async () => (await harness.containerAgents(t.townId)).some((a) => a.agentId === id && a.pendingDeliveries > 0 && a.deliveryFailures > 0));
+    await harness.restartServer(t.townId, 'SIGKILL');
+    expect((await harness.containerAgents(t.townId)).map((a) => `${a.agentId}:${a.status}`)).toEqual([`${id}:recovering`]);
+    expect(await agentOf(t, id)).toMatchObject({ status: 'working', tokenGen: 1 });
+    return { t, id };
+  }
+
+  it('reconciliation starts it again, as a refresh push finding it gone does: not left working with no process', async () => {
+    const { t, id } = await crashedTown();
+    await reconcileNow(t.townId);
+    await runDurableObjectAlarm(stubOf(t.townId));
+    await runDurableObjectAlarm(stubOf(t.townId));
+    expect(await agentOf(t, id)).toMatchObject({ status: 'working', tokenGen: 2, restartCount: 1 });
+    expect((await harness.containerAgents(t.townId)).map((a) => `${a.agentId}:${a.status}`)).toEqual([`${id}:running`]);
+    expect(claimsOf(await harness.token(id)).gen).toBe(2);
+  });
+
+  it('a refresh push to it answers 404 and starts it again: the same rule', async () => {
+    const { t, id } = await crashedTown();
+    const forced = await api(`/api/towns/${t.townId}/refresh-tokens`, { token: t.token, body: {} });
+    expect(forced.json.results).toEqual([expect.objectContaining({ agentId: id, status: 404, result: 'restarting' })]);
+    await runDurableObjectAlarm(stubOf(t.townId));
+    expect(await agentOf(t, id)).toMatchObject({ status: 'working', tokenGen: 2, restartCount: 1 });
+    expect((await harness.containerAgents(t.townId)).map((a) => `${a.agentId}:${a.status}`)).toEqual([`${id}:running`]);
   });
 });
 
