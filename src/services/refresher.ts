@@ -93,7 +93,7 @@ async function settle(ctx: TownContext, { agent, token }: Minted, result: TokenP
   }
   if (result.status === 409) {
     const current = ctx.agents.get(agent.id) ?? agent;
-    const verdict = judgeHeldToken(result.held, current);
+    const verdict = judgeHeldToken(result.held, current, ctx.config.agentTokenTtlSeconds);
     if (verdict.kind === 'ours') {
       if (!recordDelivered(ctx, agent.id, agent.tokenGen, { issuedAt: token.issuedAt, expiresAt: verdict.expiresAt }, 'refresh')) return null;
       return { ...base, result: 'refreshed', tokenExpiresAt: new Date(verdict.expiresAt).toISOString() };
