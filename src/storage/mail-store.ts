@@ -62,6 +62,18 @@ export class MailStore {
     return this.#sql.one<{ n: number }>(`SELECT COUNT(*) AS n FROM mail WHERE to_agent = ? AND read_at IS NULL`, agentId)!.n;
   }
 
+  /** Deletes up to `limit` mails acknowledged no later than `cutoff`, the oldest acknowledged first; returns how many went. */
+  deleteAckedBefore(cutoff: number, limit: number): number {
+    const ids = this.#sql.all<{ id: string }>(`SELECT id FROM mail WHERE read_at IS NOT NULL AND read_at <= ? ORDER BY read_at LIMIT ?`, cutoff, limit);
+    for (const { id } of ids) this.#sql.run(`DELETE FROM mail WHERE id = ?`, id);
+    return ids.length;
+  }
+
+  /** When the earliest still-stored acknowledgement was made; null when none. */
+  earliestAck(): number | null {
+    return this.#sql.one<{ at: number | null }>(`SELECT MIN(read_at) AS at FROM mail WHERE read_at IS NOT NULL`)?.at ?? null;
+  }
+
   /** The most recent mail of the town, newest first. */
   recent(limit: number): MailRow[] {
     return this.#sql.all<MailRow>(`SELECT ${COLUMNS} FROM mail ORDER BY sent_at DESC, id DESC LIMIT ?`, limit);

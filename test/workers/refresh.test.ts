@@ -3,7 +3,7 @@ import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from 'c
 import { describe, expect, it } from 'vitest';
 import { RETRY_BASE_MS } from '../../src/domain/refresh-policy';
 import { api, claimsOf, dispatch, forgeToken, harness, kidOf, newTown } from './helpers';
-import { TEST_SECRETS } from './secrets';
+import { TEST_QUOTAS, TEST_SECRETS } from './secrets';
 
 const stubOf = (townId: string) => env.TOWN.getByName(townId);
 
@@ -61,14 +61,18 @@ describe('the refresh alarm', () => {
     expect(alarm).toBeGreaterThan(Date.now() + 60_000);
   });
 
-  it('keeps no alarm for a town with no live agent (an idle container can sleep)', async () => {
+  it('keeps no alarm for a town with no live agent but retention\'s, which asks nothing of the container (an idle container can sleep)', async () => {
     const t = await newTown();
     const getAlarm = () => runInDurableObject(stubOf(t.townId), (_i, state) => state.storage.getAlarm());
     expect(await getAlarm()).toBeNull();
     const id = await dispatch(t);
     expect(await getAlarm()).not.toBeNull();
+    const stoppedAt = Date.now();
     await api(`/api/towns/${t.townId}/agents/${id}/stop`, { token: t.token, body: {} });
-    expect(await getAlarm()).toBeNull();
+    expect(await getAlarm()).toBeGreaterThanOrEqual(stoppedAt + Number(TEST_QUOTAS.RETENTION_SECONDS) * 1000);
+    const from = await lastSeq(t.townId);
+    await runDurableObjectAlarm(stubOf(t.townId));
+    expect(await seenSince(t.townId, from)).toEqual([]);
   });
 
   it('schedules the next refresh within ±10% of the period, never past half the token lifetime', async () => {
