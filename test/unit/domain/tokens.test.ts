@@ -89,7 +89,9 @@ describe('revocation: does the agent still grant the token?', () => {
   const iat = Math.floor(NOW / 1000);
   it.each([
     ['gen current, live', { gen: 2, iat }, { status: 'working', tokenGen: 2, tokenGenStartedAt: startedAt }, true],
-    ['gen current, exited (late call)', { gen: 2, iat }, { status: 'exited', tokenGen: 2, tokenGenStartedAt: startedAt }, true],
+    ['gen current, exited (a late call is refused)', { gen: 2, iat }, { status: 'exited', tokenGen: 2, tokenGenStartedAt: startedAt }, false],
+    ['gen current, failed', { gen: 2, iat }, { status: 'failed', tokenGen: 2, tokenGenStartedAt: startedAt }, false],
+    ['gen current, starting (called before its start was recorded)', { gen: 2, iat }, { status: 'starting', tokenGen: 2, tokenGenStartedAt: startedAt }, true],
     ['gen current, stopped', { gen: 2, iat }, { status: 'stopped', tokenGen: 2, tokenGenStartedAt: startedAt }, false],
     ['gen older', { gen: 1, iat }, { status: 'working', tokenGen: 2, tokenGenStartedAt: startedAt }, false],
     ['no gen, live, issued after the generation began', { iat }, { status: 'idle', tokenGen: 2, tokenGenStartedAt: startedAt }, true],
