@@ -6,9 +6,23 @@ export const MIN_SECRET_BYTES = 32;
 export const MIN_CLIENT_SECRET_BYTES = 16;
 
 /**
- * Numeric settings: name → default and least accepted value. The agent token's least
- * lifetime makes a one-second refresh period (half of it), the least the alarm schedule
- * and the retry backoff are built for.
+ * Most stored event bytes per agent: reading an agent's events back is one RPC answer from
+ * the TownDO, which must stay well under the 32 MiB RPC limit (with room for the JSON it
+ * is parsed from and the fields added to each event).
+ */
+export const MAX_EVENT_BYTES_PER_AGENT_CAP = 16 * 1024 * 1024;
+
+/** A numeric setting's default and bounds. */
+interface NumberSetting {
+  fallback: number;
+  min: number;
+  max?: number;
+}
+
+/**
+ * Numeric settings: name → default, least and (where bounded) greatest accepted value.
+ * The agent token's least lifetime makes a one-second refresh period (half of it), the
+ * least the alarm schedule and the retry backoff are built for.
  */
 const NUMBERS = {
   AGENT_TOKEN_TTL_SECONDS: { fallback: 28_800, min: 2 },
@@ -19,15 +33,17 @@ const NUMBERS = {
   STALL_AFTER_SECONDS: { fallback: 120, min: 1 },
   START_TIMEOUT_SECONDS: { fallback: 60, min: 1 },
   MAX_RESTARTS: { fallback: 5, min: 0 },
+  MAIL_LEASE_SECONDS: { fallback: 30, min: 1 },
+  RETENTION_SECONDS: { fallback: 7 * 24 * 3_600, min: 60 },
   MAX_TOWNS_PER_USER: { fallback: 100, min: 1 },
   MAX_RIGS_PER_TOWN: { fallback: 50, min: 1 },
   MAX_LIVE_AGENTS_PER_TOWN: { fallback: 100, min: 1 },
   MAX_BEADS_PER_TOWN: { fallback: 10_000, min: 1 },
-  MAX_EVENT_BYTES_PER_AGENT: { fallback: 4 * 1024 * 1024, min: 64 * 1024 },
+  MAX_EVENT_BYTES_PER_AGENT: { fallback: 4 * 1024 * 1024, min: 64 * 1024, max: MAX_EVENT_BYTES_PER_AGENT_CAP },
   MAX_UNREAD_MAIL_PER_AGENT: { fallback: 500, min: 1 },
   TOOL_CALLS_PER_SECOND: { fallback: 20, min: 1 },
   MAX_SSE_SUBSCRIBERS_PER_TOWN: { fallback: 16, min: 1 },
-} as const;
+} satisfies Record<string, NumberSetting>;
 
 type NumberName = keyof typeof NUMBERS;
 const SECRET_NAMES = ['GASTOWN_JWT_SECRET', 'GASTOWN_JWT_SECRET_PREVIOUS', 'CONTAINER_URL', 'CONTAINER_CONTROL_SECRET', 'GASTOWN_CLIENT_ID', 'GASTOWN_CLIENT_SECRET'] as const;
@@ -59,6 +75,10 @@ export interface GastownConfig {
   startTimeoutSeconds: number;
   /** Restarts of a lost agent before it is failed. */
   maxRestarts: number;
+  /** How long mail handed out waits for its acknowledgement before it is handed out again. */
+  mailLeaseSeconds: number;
+  /** How long an ended agent's events and token history, and acknowledged mail, are kept. */
+  retentionSeconds: number;
   containerUrl?: string;
   containerControlSecret: string;
   clientId?: string;
@@ -107,6 +127,8 @@ function parseConfig(env: ConfigSource): GastownConfig {
     stallAfterSeconds: n('STALL_AFTER_SECONDS'),
     startTimeoutSeconds: n('START_TIMEOUT_SECONDS'),
     maxRestarts: n('MAX_RESTARTS'),
+    mailLeaseSeconds: n('MAIL_LEASE_SECONDS'),
+    retentionSeconds: n('RETENTION_SECONDS'),
     containerUrl: optionalString(env.CONTAINER_URL)?.replace(/\/+$/, ''),
     containerControlSecret: controlSecret,
     clientId: optionalString(env.GASTOWN_CLIENT_ID),
@@ -146,12 +168,13 @@ function requireSecret(env: ConfigSource, name: 'GASTOWN_JWT_SECRET'): string {
 }
 
 function numberSetting(env: ConfigSource, name: NumberName): number {
-  const { fallback, min } = NUMBERS[name];
+  const { fallback, min, max }: NumberSetting = NUMBERS[name];
   const raw = optionalString(env[name]);
   if (raw === undefined) return fallback;
   const value = Number(raw);
   if (!Number.isInteger(value) || value < 0) throw new AppError('misconfigured', `${name} must be a whole number, got "${raw}"`);
   if (value < min) throw new AppError('misconfigured', `${name} must be at least ${min}, got ${value}`);
+  if (max !== undefined && value > max) throw new AppError('misconfigured', `${name} must be at most ${max}, got ${value}`);
   return value;
 }
 

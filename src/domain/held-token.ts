@@ -16,13 +16,19 @@ export type HeldVerdict =
 
 /**
  * Judges a 409. Tokens are ordered by generation, then `iat`; the TownDO knows its
- * current generation and the latest `iat` it minted for it, so a held token of that
- * generation issued no later is one of its own (two mints in the same second), and
- * anything newer was pushed by someone else. Pure.
+ * current generation, the latest `iat` it minted for it, and its token lifetime (every
+ * token it mints expires exactly `ttlSeconds` after its `iat`). A held token of that
+ * generation, issued no later, with that lifetime is one of its own (two mints in the same
+ * second); anything else was pushed by someone else, including a token of the same
+ * generation and `iat` whose lifetime differs. (The 409 names no `jti`: a foreign token
+ * identical in all three claims is indistinguishable, and orders equal to the TownDO's
+ * own.) A lifetime changed by a redeploy makes the TownDO's older tokens count as
+ * foreign: the cost is a new generation, pushed at once. Pure.
  */
-export function judgeHeldToken(held: HeldClaims | undefined | null, agent: { tokenGen: number; lastMintedIat: number | null }): HeldVerdict {
+export function judgeHeldToken(held: HeldClaims | undefined | null, agent: { tokenGen: number; lastMintedIat: number | null }, ttlSeconds: number): HeldVerdict {
   if (!held || typeof held.iat !== 'number' || typeof held.exp !== 'number') return { kind: 'unknown' };
   const gen = typeof held.gen === 'number' ? held.gen : 0;
-  if (gen === agent.tokenGen && agent.lastMintedIat !== null && held.iat <= agent.lastMintedIat) return { kind: 'ours', expiresAt: held.exp * 1000 };
+  const ours = gen === agent.tokenGen && agent.lastMintedIat !== null && held.iat <= agent.lastMintedIat && held.exp === held.iat + ttlSeconds;
+  if (ours) return { kind: 'ours', expiresAt: held.exp * 1000 };
   return { kind: 'foreign', nextGen: Math.max(gen, agent.tokenGen) + 1 };
 }

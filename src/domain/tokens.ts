@@ -190,13 +190,14 @@ export interface AgentTokenState {
 
 /**
  * The revocation check: whether the agent's current state still grants a verified token.
- * A token carrying `gen` holds while that is the agent's generation and the agent was not
- * stopped (an ended agent's late calls are accepted and ignored). A token without `gen`
- * holds only while the agent is live and only if it was issued no earlier than the second
- * its current generation began, so a stop or restart revokes it like any other.
+ * A token carrying `gen` holds while the agent is live and that is its generation; an
+ * agent that ended (stopped, completed, failed, exited) is refused whatever its tokens
+ * (ending also moves its generation on). A token without `gen` holds only while the agent
+ * is live and only if it was issued no earlier than the second its current generation
+ * began, so a stop or restart revokes it like any other.
  */
 export function agentTokenGranted(claims: Pick<AgentClaims, 'gen' | 'iat'>, agent: AgentTokenState): boolean {
-  if (claims.gen !== undefined) return agent.status !== 'stopped' && claims.gen === agent.tokenGen;
+  if (claims.gen !== undefined) return isLive(agent.status) && claims.gen === agent.tokenGen;
   if (!isLive(agent.status) || agent.tokenGenStartedAt === null) return false;
   return claims.iat >= Math.floor(agent.tokenGenStartedAt / 1000);
 }

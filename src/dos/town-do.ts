@@ -15,6 +15,7 @@ import { NEXT_RECONCILE_AT, reconcile, reconcileDue, runDueStarts, type Lifecycl
 import { sendMayorMessage } from '../services/mayor';
 import { refreshPass } from '../services/refresher';
 import { remintForContainer } from '../services/remint';
+import { retentionDueAt, retentionPass } from '../services/retention';
 import { settingsView, updateSettings } from '../services/settings';
 import { requireTown, type TownContext } from '../services/town-context';
 import { TOOLS } from '../services/tools';
@@ -257,8 +258,8 @@ export class TownDO extends DurableObject<Env> {
   /**
    * Runs what is due: token refreshes, (once per stall window while agents are live)
    * reconciliation with the container, then starts past their deadline and due restarts
-   * (the agents reconciliation found lost among them); then
-   * re-arms for the earliest remaining work, whatever happened.
+   * (the agents reconciliation found lost among them), then retention; then re-arms for
+   * the earliest remaining work, whatever happened.
    */
   async alarm(): Promise<void> {
     let failed = false;
@@ -268,6 +269,7 @@ export class TownDO extends DurableObject<Env> {
       const life: LifecycleReport = { adopted: 0, started: 0, failed: 0 };
       if (this.#ctx.agents.countLive() > 0 && reconcileDue(this.#ctx)) await reconcile(this.#ctx, life);
       await runDueStarts(this.#ctx, life);
+      retentionPass(this.#ctx);
       if (refresh.results.length > 0 || life.started + life.adopted + life.failed > 0 || life.reconciled?.lost || life.reconciled?.stopped) {
         console.log(JSON.stringify({ msg: 'refresh pass', town: this.#ctx.towns.get()?.id, refreshed: refresh.refreshed, failed: refresh.failed, restarted: refresh.restarted + (life.reconciled?.lost ?? 0), started: life.started, adopted: life.adopted, startsFailed: life.failed, stopped: life.reconciled?.stopped ?? 0, subrequests: refresh.subrequests }));
       }
@@ -304,17 +306,9 @@ export class TownDO extends DurableObject<Env> {
     return this.#hub.subscribe(this.#ctx.events.townEventsAfter(after), request.signal, gap);
   }
 
-  /** Alarm at the earliest due work (not before `notBefore`); none when no agent is live. */
+  /** Alarm at the earliest due work (not before `notBefore`); none when nothing is due. */
   async #rearm(notBefore = 0): Promise<void> {
-    let earliest = this.#ctx.agents.earliestDue();
-    if (this.#ctx.agents.countLive() > 0) {
-      let reconcileAt = this.#ctx.towns.counter(NEXT_RECONCILE_AT);
-      if (reconcileAt === 0) {
-        reconcileAt = Date.now() + this.#ctx.config.stallAfterSeconds * 1000;
-        this.#ctx.towns.setCounter(NEXT_RECONCILE_AT, reconcileAt);
-      }
-      earliest = Math.min(earliest ?? Number.POSITIVE_INFINITY, reconcileAt);
-    }
+    const earliest = this.#earliestWork();
     if (earliest === null) {
       await this.ctx.storage.deleteAlarm();
       return;
@@ -325,16 +319,35 @@ export class TownDO extends DurableObject<Env> {
   }
 
   /**
-   * Self-healing: a town with live agents must have an alarm, and not one later than its
+   * Self-healing: a town with due work must have an alarm, and not one later than its
    * earliest due work by more than `slackMs` (an alarm backing off after failed passes is
    * that late on purpose). Checked on heartbeats (cheap: the runtime caches the alarm time)
    * and whenever the object wakes.
    */
   async #ensureAlarm(slackMs: number): Promise<void> {
-    if (this.#ctx.agents.countLive() === 0) return;
-    const earliest = this.#ctx.agents.earliestDue() ?? this.#ctx.towns.counter(NEXT_RECONCILE_AT);
+    const earliest = this.#earliestWork();
+    if (earliest === null) return;
     const alarm = await this.ctx.storage.getAlarm();
     if (alarm === null || alarm > earliest + slackMs) await this.#rearm();
+  }
+
+  /**
+   * The earliest due work: a refresh, start deadline or restart; while agents are live, the
+   * next reconciliation (scheduled one stall window ahead when none is); retention. Null
+   * when nothing is due.
+   */
+  #earliestWork(): number | null {
+    const times = [this.#ctx.agents.earliestDue(), retentionDueAt(this.#ctx)];
+    if (this.#ctx.agents.countLive() > 0) {
+      let reconcileAt = this.#ctx.towns.counter(NEXT_RECONCILE_AT);
+      if (reconcileAt === 0) {
+        reconcileAt = Date.now() + this.#ctx.config.stallAfterSeconds * 1000;
+        this.#ctx.towns.setCounter(NEXT_RECONCILE_AT, reconcileAt);
+      }
+      times.push(reconcileAt);
+    }
+    const due = times.filter((t): t is number => t !== null);
+    return due.length > 0 ? Math.min(...due) : null;
   }
 
   /** Runs a method on an object that holds a town (404 otherwise, writing nothing). */

@@ -23,6 +23,7 @@ export interface ContainerAgent {
   agentId: string;
   townId?: string;
   role?: string;
+  /** `running`; `exited` (its process ended, still delivering); `recovering` (no process: a restarted server delivering what the previous one journaled). */
   status: string;
   pid?: number;
 }

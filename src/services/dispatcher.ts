@@ -101,13 +101,21 @@ async function startFailed(ctx: TownContext, agent: AgentRow, onFailure: OnStart
   await ctx.rearm();
 }
 
+/** What became of an agent the container does not have; `stale`: it had ended or moved to another generation since the caller read it, and nothing was done. */
+export type RestartOutcome = 'restarting' | 'failed' | 'finished' | 'stale';
+
 /**
  * An agent the container does not have (it was lost, or its start never completed): it is
  * started again after a backoff, under a new generation, unless it restarted
  * `maxRestarts` times without running a stall window; then it fails with the reason. A
- * polecat whose bead is no longer its own has finished and just ends.
+ * polecat whose bead is no longer its own has finished and just ends. `seen` is the row as
+ * the caller read it, possibly before an await: the decision is made on the row as it is
+ * now, and only if it is still that live agent of that generation (a stop made meanwhile
+ * is never undone).
  */
-export async function restartOrFail(ctx: TownContext, agent: AgentRow, reason: string): Promise<'restarting' | 'failed' | 'finished'> {
+export async function restartOrFail(ctx: TownContext, seen: AgentRow, reason: string): Promise<RestartOutcome> {
+  const agent = ctx.agents.get(seen.id);
+  if (!agent || !isLive(agent.status) || agent.tokenGen !== seen.tokenGen) return 'stale';
   if (finishedWork(ctx, agent)) {
     if (ctx.agents.end(agent.id, 'exited', ctx.now(), null, 'finished; no longer in the container')) ctx.emit('agent.exited', { agentId: agent.id, role: agent.role });
     return 'finished';
@@ -116,7 +124,7 @@ export async function restartOrFail(ctx: TownContext, agent: AgentRow, reason: s
     failAgent(ctx, agent, `${reason}; restarted ${agent.restartCount} times without running a stall window (MAX_RESTARTS)`);
     return 'failed';
   }
-  ctx.agents.revive(agent.id, ctx.now() + restartDelayMs(agent.restartCount), true);
+  if (!ctx.agents.revive(agent.id, agent, ctx.now() + restartDelayMs(agent.restartCount), true)) return 'stale';
   ctx.emit('agent.restarting', { agentId: agent.id, role: agent.role, reason, restarts: agent.restartCount + 1 });
   return 'restarting';
 }
@@ -131,10 +139,13 @@ export function failAgent(ctx: TownContext, agent: AgentRow, reason: string): vo
   if (ended) ctx.emit('agent.failed', { agentId: agent.id, role: agent.role, reason });
 }
 
-/** Starts a dead agent again under a new generation (the persistent mayor). */
-export async function revive(ctx: TownContext, agentId: string): Promise<AgentRow> {
-  ctx.agents.revive(agentId, ctx.now(), false);
-  return startAgent(ctx, agentId, 'fail');
+/**
+ * Starts a dead agent again under a new generation (the persistent mayor), if it is still
+ * as the caller read it: a concurrent revive that came first is a 409.
+ */
+export async function revive(ctx: TownContext, agent: AgentRow): Promise<AgentRow> {
+  if (isLive(agent.status) || !ctx.agents.revive(agent.id, agent, ctx.now(), false)) throw new AppError('conflict', `agent ${agent.id} changed while being started again`);
+  return startAgent(ctx, agent.id, 'fail');
 }
 
 /**

@@ -75,7 +75,10 @@ function adopt(ctx: TownContext, agent: AgentRow): void {
  * should not run (ended or unknown agents); the town starts again what the container lost
  * (with backoff and a restart cap). Agents whose start completed after the list was asked
  * for are left alone (they may not be in it yet), and so are agents still delivering
- * their last events (`exited` in the container).
+ * their last events (`exited` in the container: their completion report comes last).
+ * A `recovering` agent has no process (a restarted control server is delivering what its
+ * previous incarnation journaled): it is lost, as the refresh push finds it (404), and is
+ * started again; the new start supersedes whatever completion that incarnation left.
  */
 export async function reconcile(ctx: TownContext, report: LifecycleReport): Promise<void> {
   const askedAt = ctx.now();
@@ -94,12 +97,12 @@ export async function reconcile(ctx: TownContext, report: LifecycleReport): Prom
   for (const row of ctx.agents.live()) {
     if (row.status === 'starting' || row.startedAt === null || row.startedAt >= askedAt) continue;
     const entry = container.get(row.id);
-    if (entry) {
+    if (entry && entry.status !== 'recovering') {
       if (row.restartCount > 0 && askedAt - row.startedAt >= ctx.config.stallAfterSeconds * 1000) ctx.agents.resetRestarts(row.id);
       continue;
     }
     report.reconciled.lost++;
-    await restartOrFail(ctx, row, 'the container no longer has it');
+    await restartOrFail(ctx, row, entry ? 'its control server restarted without it' : 'the container no longer has it');
   }
 }
 

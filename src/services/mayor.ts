@@ -20,7 +20,7 @@ export async function sendMayorMessage(ctx: TownContext, text: string) {
     const town = requireTown(ctx);
     mayor = await createAndDispatch(ctx, { role: 'mayor', rigId: null, beadId: null, command: null, runtime: town.defaultRuntime });
   } else if (!isLive(mayor.status)) {
-    mayor = await revive(ctx, mayor.id);
+    mayor = await revive(ctx, mayor);
   } else if (mayor.status !== 'starting') {
     mayor = await pushFreshToken(ctx, mayor.id);
     await deliverPendingMessages(ctx, mayor.id);

@@ -93,7 +93,7 @@ async function settle(ctx: TownContext, { agent, token }: Minted, result: TokenP
   }
   if (result.status === 409) {
     const current = ctx.agents.get(agent.id) ?? agent;
-    const verdict = judgeHeldToken(result.held, current);
+    const verdict = judgeHeldToken(result.held, current, ctx.config.agentTokenTtlSeconds);
     if (verdict.kind === 'ours') {
       if (!recordDelivered(ctx, agent.id, agent.tokenGen, { issuedAt: token.issuedAt, expiresAt: verdict.expiresAt }, 'refresh')) return null;
       return { ...base, result: 'refreshed', tokenExpiresAt: new Date(verdict.expiresAt).toISOString() };
@@ -108,7 +108,7 @@ async function settle(ctx: TownContext, { agent, token }: Minted, result: TokenP
     const current = ctx.agents.get(agent.id);
     if (!current || current.tokenGen !== agent.tokenGen || current.status === 'starting') return null;
     const outcome = await restartOrFail(ctx, current, 'the container no longer had it');
-    return { ...base, result: outcome === 'restarting' ? 'restarting' : outcome };
+    return outcome === 'stale' ? null : { ...base, result: outcome };
   }
   ctx.agents.recordRefreshFailure(agent.id, agent.tokenGen, retryAt(ctx.now(), agent.refreshFailures + 1, agent.tokenExpiresAt, periodMs(ctx), ctx.random()));
   return { ...base, result: 'retry_scheduled' };

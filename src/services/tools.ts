@@ -78,7 +78,7 @@ export const TOOLS: { [T in ToolName]: ToolHandler<T> } = {
   /** Acknowledges handled mail, then hands out what is unacknowledged (at least once). */
   gt_mail_check: (ctx, agent, args) => {
     const acked = args.ack?.length ? ctx.mail.ack(agent.id, args.ack, ctx.now()) : 0;
-    return { acked, mail: ctx.mail.deliver(agent.id, ctx.now()).map(publicMail) };
+    return { acked, mail: ctx.mail.deliver(agent.id, ctx.now(), ctx.config.mailLeaseSeconds * 1000).map(publicMail) };
   },
 
   gt_review_complete: (ctx, agent, args) => reviewOutcome(ctx, agent, args),

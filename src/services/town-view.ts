@@ -3,6 +3,7 @@ import type { AgentRow } from '../storage/agent-store';
 import type { BeadRow } from '../storage/bead-store';
 import type { MailRow } from '../storage/mail-store';
 import type { RigRow } from '../storage/town-store';
+import { purgedCounters } from './retention';
 import { requireTown, type TownContext } from './town-context';
 
 /** Agents and beads the town view shows at most; the paginated listings have the rest. */
@@ -67,7 +68,8 @@ export function dropCounters(ctx: TownContext) {
 /**
  * The town read model of `GET /api/towns/:townId`: bounded whatever the town's size (live
  * agents first, then the most recent; the most recently changed beads), with counts by
- * status and whether anything was left out (the paginated listings have it).
+ * status and whether anything was left out (the paginated listings have it), what was
+ * dropped or trimmed, and what retention deleted (`purged`).
  */
 export function townView(ctx: TownContext) {
   const town = requireTown(ctx);
@@ -85,5 +87,6 @@ export function townView(ctx: TownContext) {
     counts: { agents: agentCounts, beads: beadCounts },
     truncated: { agents: total(agentCounts) > VIEW_AGENTS, beads: total(beadCounts) > VIEW_BEADS },
     ...dropCounters(ctx),
+    purged: purgedCounters(ctx),
   };
 }

@@ -205,15 +205,17 @@ export class AgentStore {
 
   /**
    * Prepares an agent to be started again under a new generation (which begins when it
-   * starts), no earlier than `restartAt`; counts the restart when `countRestart`.
+   * starts), no earlier than `restartAt`; counts the restart when `countRestart`. Applies
+   * only while the agent is still as the caller read it (`from`: status and generation), so
+   * a stop, completion or restart that came first wins (false).
    */
-  revive(id: string, restartAt: number, countRestart: boolean): void {
-    this.#sql.run(
+  revive(id: string, from: Pick<AgentRow, 'status' | 'tokenGen'>, restartAt: number, countRestart: boolean): boolean {
+    return this.#sql.run(
       `UPDATE agents SET status = 'starting', token_gen = token_gen + 1, token_gen_started_at = NULL, last_minted_iat = NULL,
-        summary = NULL, end_reason = NULL, ended_at = NULL, next_refresh_at = NULL, start_deadline_at = NULL,
-        next_restart_at = ?, restart_count = restart_count + ? WHERE id = ?`,
-      restartAt, countRestart ? 1 : 0, id,
-    );
+        summary = NULL, end_reason = NULL, ended_at = NULL, purged_at = NULL, next_refresh_at = NULL, start_deadline_at = NULL,
+        next_restart_at = ?, restart_count = restart_count + ? WHERE id = ? AND status = ? AND token_gen = ?`,
+      restartAt, countRestart ? 1 : 0, id, from.status, from.tokenGen,
+    ) > 0;
   }
 
   /** An agent that ran a whole stall window since its last start is no longer counted as restarting. */
@@ -252,6 +254,24 @@ export class AgentStore {
 
   setToolWindow(id: string, windowStart: number | null, count: number): void {
     this.#sql.run(`UPDATE agents SET tool_window_start = ?, tool_window_count = ? WHERE id = ?`, windowStart, count, id);
+  }
+
+  /** Agents that ended no later than `cutoff` and whose events were not purged yet, the longest ended first. */
+  endedUnpurged(cutoff: number, limit: number): Array<Pick<AgentRow, 'id' | 'endedAt'>> {
+    return this.#sql.all(
+      `SELECT id, ended_at AS endedAt FROM agents WHERE ended_at IS NOT NULL AND purged_at IS NULL AND ended_at <= ? ORDER BY ended_at LIMIT ?`,
+      cutoff, limit,
+    );
+  }
+
+  /** When the longest-ended agent whose events were not purged yet ended; null when none. */
+  earliestUnpurgedEnd(): number | null {
+    return this.#sql.one<{ at: number | null }>(`SELECT MIN(ended_at) AS at FROM agents WHERE ended_at IS NOT NULL AND purged_at IS NULL`)?.at ?? null;
+  }
+
+  /** Records that an ended agent's events and token history were deleted (its stored bytes are none). */
+  markPurged(id: string, now: number): boolean {
+    return this.#sql.run(`UPDATE agents SET purged_at = ?, events_bytes = 0 WHERE id = ? AND ended_at IS NOT NULL AND purged_at IS NULL`, now, id) > 0;
   }
 
   /** Counts stored events and their bytes (negative when trimmed). */

@@ -60,6 +60,13 @@ export class EventStore {
     return removed;
   }
 
+  /** Deletes every stored event of an agent; returns how many went. */
+  deleteAgentEvents(agentId: string): number {
+    const n = this.#sql.one<{ n: number }>(`SELECT COUNT(*) AS n FROM agent_events WHERE agent_id = ?`, agentId)!.n;
+    if (n > 0) this.#sql.run(`DELETE FROM agent_events WHERE agent_id = ?`, agentId);
+    return n;
+  }
+
   agentEvents(agentId: string, limit = 100): StoredAgentEvent[] {
     return this.#sql.all(
       `SELECT event_id AS eventId, type, data, at FROM agent_events WHERE agent_id = ? ORDER BY seq DESC LIMIT ?`,

@@ -15,8 +15,6 @@ export interface MailRow {
   readAt: number | null;
 }
 
-/** How long a delivered mail stays hidden, waiting for its acknowledgement, before it is delivered again. */
-export const MAIL_LEASE_MS = 30_000;
 /** Mail handed out per check. */
 export const MAIL_PER_CHECK = 100;
 
@@ -24,8 +22,8 @@ const COLUMNS = `id, from_agent AS "from", to_agent AS "to", subject, body, bead
 
 /**
  * SQL access to mail. Delivery is at least once: a check hands out unacknowledged mail
- * and leases it for MAIL_LEASE_MS; mail acknowledged by its recipient is done (`read_at`),
- * mail whose lease ran out is handed out again.
+ * and leases it (MAIL_LEASE_SECONDS); mail acknowledged by its recipient is done
+ * (`read_at`), mail whose lease ran out is handed out again.
  */
 export class MailStore {
   readonly #sql: Sql;
@@ -48,20 +46,32 @@ export class MailStore {
     return acked;
   }
 
-  /** Unacknowledged mail of an agent not under lease, leased as it is returned. */
-  deliver(agentId: string, now: number): MailRow[] {
+  /** Unacknowledged mail of an agent not under lease, leased until `now + leaseMs` as it is returned. */
+  deliver(agentId: string, now: number, leaseMs: number): MailRow[] {
     const rows = this.#sql.all<MailRow>(
       `SELECT ${COLUMNS} FROM mail WHERE to_agent = ? AND read_at IS NULL AND (lease_until IS NULL OR lease_until <= ?)
         ORDER BY sent_at, id LIMIT ?`,
       agentId, now, MAIL_PER_CHECK,
     );
-    for (const row of rows) this.#sql.run(`UPDATE mail SET lease_until = ?, deliveries = deliveries + 1 WHERE id = ?`, now + MAIL_LEASE_MS, row.id);
+    for (const row of rows) this.#sql.run(`UPDATE mail SET lease_until = ?, deliveries = deliveries + 1 WHERE id = ?`, now + leaseMs, row.id);
     return rows.map((r) => ({ ...r, deliveries: r.deliveries + 1 }));
   }
 
   /** Mail waiting for an agent's acknowledgement (the unread-mail quota). */
   countUnacked(agentId: string): number {
     return this.#sql.one<{ n: number }>(`SELECT COUNT(*) AS n FROM mail WHERE to_agent = ? AND read_at IS NULL`, agentId)!.n;
+  }
+
+  /** Deletes up to `limit` mails acknowledged no later than `cutoff`, the oldest acknowledged first; returns how many went. */
+  deleteAckedBefore(cutoff: number, limit: number): number {
+    const ids = this.#sql.all<{ id: string }>(`SELECT id FROM mail WHERE read_at IS NOT NULL AND read_at <= ? ORDER BY read_at LIMIT ?`, cutoff, limit);
+    for (const { id } of ids) this.#sql.run(`DELETE FROM mail WHERE id = ?`, id);
+    return ids.length;
+  }
+
+  /** When the earliest still-stored acknowledgement was made; null when none. */
+  earliestAck(): number | null {
+    return this.#sql.one<{ at: number | null }>(`SELECT MIN(read_at) AS at FROM mail WHERE read_at IS NOT NULL`)?.at ?? null;
   }
 
   /** The most recent mail of the town, newest first. */

@@ -36,6 +36,13 @@ export class TokenHistoryStore {
     }
   }
 
+  /** Deletes an agent's token history; returns how many entries went. */
+  deleteForAgent(agentId: string): number {
+    const n = this.#sql.one<{ n: number }>(`SELECT COUNT(*) AS n FROM token_history WHERE agent_id = ?`, agentId)!.n;
+    if (n > 0) this.#sql.run(`DELETE FROM token_history WHERE agent_id = ?`, agentId);
+    return n;
+  }
+
   /** The newest `limit` tokens still valid at or after `since`, oldest first; `truncated` when older ones were left out. */
   since(since: number, limit: number): { tokens: TokenIssue[]; truncated: boolean } {
     const rows = this.#sql.all<TokenIssue>(

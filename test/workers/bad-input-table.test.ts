@@ -4,7 +4,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ORIGIN, api, dispatch, forgeToken, harness, kidOf, newTown } from './helpers';
 import { TEST_QUOTAS, TEST_SECRETS } from './secrets';
 
-/** A town with a rig, an idle mayor and an idle polecat, and the tokens to speak for them. */
+/**
+ * A town with a rig, an idle mayor and an idle polecat, and the tokens to speak for them;
+ * and two agents that have ended (one stopped by the user, one that reported completion),
+ * with the last tokens they held.
+ */
 interface Fixture {
   token: string;
   townId: string;
@@ -14,16 +18,29 @@ interface Fixture {
   mayorToken: string;
   polecatToken: string;
   credential: string;
+  stoppedId: string;
+  stoppedToken: string;
+  completedId: string;
+  completedToken: string;
 }
 
 async function fixture(): Promise<Fixture> {
   const t = await newTown();
   const mayorId = await dispatch(t, 'mayor');
   const polecatId = await dispatch(t);
-  return { ...t, mayorId, polecatId, mayorToken: await harness.token(mayorId), polecatToken: await harness.token(polecatId), credential: (await harness.credential(t.townId))! };
+  const stoppedId = await dispatch(t);
+  const stoppedToken = await harness.token(stoppedId);
+  expect((await api(`/api/towns/${t.townId}/agents/${stoppedId}/stop`, { token: t.token, body: {} })).json.status).toBe('stopped');
+  const completedId = await dispatch(t);
+  const completedToken = await harness.token(completedId);
+  expect((await api(agentPathOf(t.townId, completedId, 'completed'), { token: completedToken, body: { status: 'completed', summary: 'done' } })).json.status).toBe('exited');
+  return {
+    ...t, mayorId, polecatId, mayorToken: await harness.token(mayorId), polecatToken: await harness.token(polecatId), credential: (await harness.credential(t.townId))!,
+    stoppedId, stoppedToken, completedId, completedToken,
+  };
 }
 
-/** Everything a user can read of the town: compared before and after each refused request. */
+/** Everything a user can read of the town (its event log as the event stream replays it): compared before and after each refused request. */
 async function state(f: Fixture) {
   const read = async (path: string) => (await api(path, { token: f.token })).json;
   const agents = (await read(`/api/towns/${f.townId}/agents?limit=500`)).agents as Array<{ id: string }>;
@@ -32,12 +49,15 @@ async function state(f: Fixture) {
     settings: await read(`/api/towns/${f.townId}/settings`),
     conversation: await read(`/api/towns/${f.townId}/mayor/messages`),
     events: await Promise.all(agents.map((a) => read(`/api/towns/${f.townId}/agents/${a.id}/events?limit=1000`))),
+    mail: await read(`/api/towns/${f.townId}/mail?limit=500`),
+    townEvents: await runInDurableObject(env.TOWN.getByName(f.townId), (_i, s) => s.storage.sql.exec(`SELECT id, type, data FROM town_events ORDER BY id`).toArray()),
     towns: (await read('/api/towns?limit=500')).towns.length,
   };
 }
 
 const now = () => Math.floor(Date.now() / 1000);
-const agentPath = (f: Fixture, agentId: string, rest: string) => `/api/towns/${f.townId}/agents/${agentId}/${rest}`;
+const agentPathOf = (townId: string, agentId: string, rest: string) => `/api/towns/${townId}/agents/${agentId}/${rest}`;
+const agentPath = (f: Fixture, agentId: string, rest: string) => agentPathOf(f.townId, agentId, rest);
 const deep = (n: number) => `${'['.repeat(n)}${']'.repeat(n)}`;
 const big = (bytes: number) => JSON.stringify({ name: 'x'.repeat(bytes) });
 
@@ -50,8 +70,19 @@ const forged = (claims: (f: Fixture) => Record<string, unknown>, opts: { secret?
 const withToken = (make: (f: Fixture) => Promise<string>, rest = 'heartbeat'): Call => async (f) => api(agentPath(f, f.polecatId, rest), { token: await make(f), body: {} });
 const polecatClaims = (f: Fixture) => ({ sub: f.polecatId, agentId: f.polecatId, townId: f.townId, rigId: f.rigId, userId: TEST_SECRETS.GASTOWN_CLIENT_ID, gen: 1 });
 
+/** An ended agent's last token: refused as revoked, saying the agent ended. [name, expected status, expected code, the request]. */
+const ENDED_CASES: Array<[string, number, string, Call]> = [
+  ["a stopped agent's last token on a mutating tool", 401, 'token_revoked', (f) => api(agentPath(f, f.stoppedId, 'tools/gt_bead_create'), { token: f.stoppedToken, body: { title: 'after the stop', rigId: f.rigId } })],
+  ["a stopped agent's last token on a heartbeat", 401, 'token_revoked', (f) => api(agentPath(f, f.stoppedId, 'heartbeat'), { token: f.stoppedToken, body: { status: 'working' } })],
+  ["a stopped agent's last token on a completion report", 401, 'token_revoked', (f) => api(agentPath(f, f.stoppedId, 'completed'), { token: f.stoppedToken, body: { status: 'completed' } })],
+  ["a completed agent's last token on a mutating tool", 401, 'token_revoked', (f) => api(agentPath(f, f.completedId, 'tools/gt_mail_send'), { token: f.completedToken, body: { to: f.mayorId, body: 'from beyond' } })],
+  ["a completed agent's last token on a heartbeat", 401, 'token_revoked', (f) => api(agentPath(f, f.completedId, 'heartbeat'), { token: f.completedToken, body: {} })],
+  ["a completed agent's last token on events", 401, 'token_revoked', (f) => api(agentPath(f, f.completedId, 'events'), { token: f.completedToken, body: { events: [{ id: 'late', type: 'output', text: 'late' }] } })],
+];
+
 /** [name, expected status, expected code, the request]. */
 const CASES: Array<[string, number, string, Call]> = [
+  ...ENDED_CASES,
   // forged, expired, cross-town, cross-agent, ended-agent and misplaced credentials
   ['no bearer token', 401, 'unauthorized', (f) => api(agentPath(f, f.polecatId, 'heartbeat'), { body: {} })],
   ['a token signed with another secret', 401, 'token_invalid', withToken(forged(polecatClaims, { secret: 'not-our-secret-not-our-secret-not-ours!' }))],
@@ -130,6 +161,10 @@ describe('bad input: a clear 4xx JSON error, and nothing changes', () => {
     expect(JSON.stringify(res.json)).not.toContain(f.polecatToken.split('.')[2]);
     expect(await state(f)).toEqual(before);
   });
+
+  it.each(ENDED_CASES)('%s says the agent ended', async (_name, _status, _code, call) => {
+    expect((await call(f)).json.error).toMatchObject({ code: 'token_revoked', agentEnded: true });
+  });
 });
 
 describe('quotas: a 429 with Retry-After (or 413), and nothing changes', () => {
@@ -178,11 +213,31 @@ describe('quotas: a 429 with Retry-After (or 413), and nothing changes', () => {
     await breach((g) => api(`/api/towns/${g.townId}/rigs/${g.rigId}/agents`, { token: g.token, body: { role: 'polecat', command: ['true'] } }));
   });
 
-  it('tool calls per agent per second', async () => {
+  it('tool calls per agent per second: a burst past the rate', async () => {
     const limit = Number(TEST_QUOTAS.TOOL_CALLS_PER_SECOND);
-    const statuses = await Promise.all(Array.from({ length: limit * 3 }, () => api(agentPath(f, f.polecatId, 'tools/gt_status'), { token: f.polecatToken, body: {} }).then((r) => r.status)));
-    expect(statuses.filter((s) => s === 429).length).toBeGreaterThan(0);
-    expect(statuses.filter((s) => s === 200).length).toBeLessThanOrEqual(limit * 2);
+    const before = await state(f);
+    const answers = await Promise.all(Array.from({ length: limit * 3 }, () => api(agentPath(f, f.polecatId, 'tools/gt_status'), { token: f.polecatToken, body: {} })));
+    const refused = answers.filter((r) => r.status === 429);
+    expect(refused.length).toBeGreaterThan(0);
+    expect(answers.filter((r) => r.status === 200).length).toBeLessThanOrEqual(limit * 2);
+    for (const r of refused) {
+      expect(r.json.error).toMatchObject({ code: 'rate_limited', message: expect.stringContaining('TOOL_CALLS_PER_SECOND') });
+      expect(Number(r.headers.get('retry-after'))).toBeGreaterThan(0);
+    }
+    expect(await state(f)).toEqual(before);
+  });
+
+  it('tool calls per agent per second: a mutating call past the rate changes nothing', async () => {
+    const limit = Number(TEST_QUOTAS.TOOL_CALLS_PER_SECOND);
+    // as the stored window holds it after `limit` calls this second
+    const fill = () => runInDurableObject(env.TOWN.getByName(f.townId), (_i, s) => s.storage.sql.exec(`UPDATE agents SET tool_window_start = ?, tool_window_count = ? WHERE id = ?`, Date.now(), limit, f.mayorId));
+    const before = await state(f);
+    await fill();
+    const res = await api(agentPath(f, f.mayorId, 'tools/gt_mail_send'), { token: f.mayorToken, body: { to: f.mayorId, body: 'one call too many' } });
+    expect(res.status).toBe(429);
+    expect(res.json.error).toMatchObject({ code: 'rate_limited', message: expect.stringContaining('TOOL_CALLS_PER_SECOND') });
+    expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(await state(f)).toEqual(before);
   });
 
   it('event-stream subscribers per town: past the cap a 429, the others keep streaming', async () => {
@@ -191,10 +246,12 @@ describe('quotas: a 429 with Retry-After (or 413), and nothing changes', () => {
     const open = (signal?: AbortSignal) => exports.default.fetch(new Request(`${ORIGIN}/api/towns/${f.townId}/events`, { headers: { authorization: `Bearer ${f.token}` }, signal }));
     const streams = await Promise.all(controllers.map((c) => open(c.signal)));
     expect(streams.every((s) => s.status === 200)).toBe(true);
+    const before = await state(f);
     const refused = await open();
     expect(refused.status).toBe(429);
     expect(refused.headers.get('retry-after')).toBe('5');
     expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('rate_limited');
+    expect(await state(f)).toEqual(before);
     for (const c of controllers) c.abort();
     for (const s of streams) await s.body?.cancel().catch(() => {});
   });

@@ -31,22 +31,47 @@ export interface SeenRequest {
   envNames?: string[];
 }
 
+/** A running control server: its process, port and state directory. */
+interface ControlServer {
+  child: ChildProcess;
+  port: number;
+  stateDir: string;
+  output: string[];
+}
+
 /**
  * The workers tests' neighbour: the REAL control server (`container/src/main.ts`, a Node
  * process running real agent processes) behind a proxy that records what the Worker sends
- * and injects faults per town on request (a status, a cut connection, a delay). Tests
- * drive it through `/__harness/*` on the proxy; the product is never told it is tested.
+ * and injects faults per town on request (a status, a cut connection, a delay). A town can
+ * have a control server of its own, which a test can kill (any signal) and start again on
+ * the same state directory, as a container's control server crashes and comes back.
+ * Tests drive it through `/__harness/*` on the proxy; the product is never told it is
+ * tested.
  */
 export async function startControlHarness(controlSecret: string, options: { env?: Record<string, string> } = {}): Promise<{ proxyPort: number; close(): Promise<void> }> {
-  const stateDir = mkdtempSync(join(tmpdir(), 'gastown-workers-control-'));
-  const controlPort = await freePort();
-  const control = spawn(process.execPath, [join(ROOT, 'container/src/main.ts')], {
-    env: { ...process.env, PORT: String(controlPort), HOST: '127.0.0.1', CONTAINER_CONTROL_SECRET: controlSecret, GASTOWN_STATE_DIR: stateDir, HEARTBEAT_INTERVAL_SECONDS: '5', GASTOWN_POLECAT_STEPS: '1000000', ...options.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const output: string[] = [];
-  for (const stream of [control.stdout!, control.stderr!]) stream.on('data', (chunk: Buffer) => output.push(chunk.toString()));
-  await waitHealthy(`http://127.0.0.1:${controlPort}/health`, control, output);
+  const spawnControl = async (stateDir: string): Promise<ControlServer> => {
+    const port = await freePort();
+    const child = spawn(process.execPath, [join(ROOT, 'container/src/main.ts')], {
+      env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', CONTAINER_CONTROL_SECRET: controlSecret, GASTOWN_STATE_DIR: stateDir, HEARTBEAT_INTERVAL_SECONDS: '5', GASTOWN_POLECAT_STEPS: '1000000', ...options.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const output: string[] = [];
+    for (const stream of [child.stdout!, child.stderr!]) stream.on('data', (chunk: Buffer) => output.push(chunk.toString()));
+    await waitHealthy(`http://127.0.0.1:${port}/health`, child, output);
+    return { child, port, stateDir, output };
+  };
+  const stopControl = async (server: ControlServer, signal: NodeJS.Signals = 'SIGTERM') => {
+    if (server.child.exitCode === null && server.child.signalCode === null) {
+      const exited = new Promise((r) => server.child.once('exit', r));
+      server.child.kill(signal);
+      await exited;
+    }
+  };
+
+  const shared = await spawnControl(mkdtempSync(join(tmpdir(), 'gastown-workers-control-')));
+  /** Towns with a control server of their own. */
+  const own = new Map<string, ControlServer>();
+  const serverOf = (townId: string | null) => (townId && own.get(townId)) || shared;
 
   const faults: Fault[] = [];
   const seen: SeenRequest[] = [];
@@ -76,15 +101,41 @@ export async function startControlHarness(controlSecret: string, options: { env?
         return json(seen.filter((s) => s.townId === townId));
       case '/__harness/token': {
         // the agent's token file, as the agent reads it (the harness runs as root, like the control server)
-        const file = join(stateDir, 'tokens', `${encodeURIComponent(url.searchParams.get('agentId') ?? '')}.jwt`);
+        const agentId = url.searchParams.get('agentId') ?? '';
+        const file = join(serverOf(agentTowns.get(agentId) ?? null).stateDir, 'tokens', `${encodeURIComponent(agentId)}.jwt`);
         return json({ token: existsSync(file) ? readFileSync(file, 'utf8').trim() : null });
       }
       case '/__harness/control': {
-        // a call straight to the control server, with its secret: what the container really holds
+        // a call straight to the town's control server, with its secret: what the container really holds
         const path = url.searchParams.get('path') ?? '/agents';
         const method = url.searchParams.get('method') ?? 'GET';
-        const upstream = await fetch(`http://127.0.0.1:${controlPort}${path}`, { method, headers: { authorization: `Bearer ${controlSecret}`, 'content-type': 'application/json' }, body: method === 'GET' ? undefined : '{}' });
+        const agentId = /^\/agents\/([^/?]+)\//.exec(path)?.[1];
+        const server = serverOf(townId || agentTowns.get(decodeURIComponent(agentId ?? '')) || null);
+        const upstream = await fetch(`http://127.0.0.1:${server.port}${path}`, { method, headers: { authorization: `Bearer ${controlSecret}`, 'content-type': 'application/json' }, body: method === 'GET' ? undefined : '{}' });
         return res.writeHead(upstream.status, { 'content-type': 'application/json' }).end(await upstream.text());
+      }
+      case '/__harness/own-server': {
+        // before the town's first start: its requests go to a control server of its own from now on
+        if (!own.has(townId)) own.set(townId, await spawnControl(mkdtempSync(join(tmpdir(), 'gastown-workers-control-'))));
+        return json({ ok: true });
+      }
+      case '/__harness/drop-server': {
+        // the test is done with the town's own control server: it shuts down (ending its agents)
+        const server = own.get(townId);
+        own.delete(townId);
+        if (server) {
+          await stopControl(server);
+          rmSync(server.stateDir, { recursive: true, force: true });
+        }
+        return json({ ok: true });
+      }
+      case '/__harness/restart-server': {
+        // the town's own control server dies by `signal` and a new one starts on its state directory
+        const server = own.get(townId);
+        if (!server) return res.writeHead(400).end('the town has no control server of its own');
+        await stopControl(server, (url.searchParams.get('signal') ?? 'SIGKILL') as NodeJS.Signals);
+        own.set(townId, await spawnControl(server.stateDir));
+        return json({ ok: true });
       }
       default:
         return res.writeHead(404).end();
@@ -118,7 +169,7 @@ export async function startControlHarness(controlSecret: string, options: { env?
       }
       await new Promise((r) => setTimeout(r, (fault.action as { ms: number }).ms));
     }
-    const upstream = httpRequest({ host: '127.0.0.1', port: controlPort, method: req.method, path: req.url, headers: req.headers }, (up) => {
+    const upstream = httpRequest({ host: '127.0.0.1', port: serverOf(townId).port, method: req.method, path: req.url, headers: req.headers }, (up) => {
       entry.status = up.statusCode ?? 0;
       if (credential && townId && entry.status >= 200 && entry.status < 300) credentials.set(townId, credential);
       res.writeHead(up.statusCode ?? 502, up.headers);
@@ -134,9 +185,10 @@ export async function startControlHarness(controlSecret: string, options: { env?
     async close() {
       proxy.closeAllConnections();
       await new Promise<void>((r) => proxy.close(() => r()));
-      control.kill('SIGTERM');
-      await new Promise((r) => control.once('exit', r));
-      rmSync(stateDir, { recursive: true, force: true });
+      for (const server of [shared, ...own.values()]) {
+        await stopControl(server);
+        rmSync(server.stateDir, { recursive: true, force: true });
+      }
     },
   };
 }

@@ -98,7 +98,14 @@ export const harness = {
   /** The container credential the Worker last handed the town's container. */
   credential: async (townId: string) => (await harness.get('credential', { townId })).credential as string | null,
   /** What the control server runs for the town (`GET /agents`). */
-  containerAgents: (townId: string) => harness.get('control', { path: `/agents?townId=${encodeURIComponent(townId)}` }) as Promise<Array<{ agentId: string; status: string; tokenExpiresAt: string | null }>>,
+  containerAgents: (townId: string) =>
+    harness.get('control', { townId, path: `/agents?townId=${encodeURIComponent(townId)}` }) as Promise<Array<{ agentId: string; status: string; tokenExpiresAt: string | null; pendingDeliveries: number; deliveryFailures: number }>>,
+  /** From now on the town's requests go to a control server of its own (call before its first start). */
+  ownServer: (townId: string) => harness.get('own-server', { townId }),
+  /** Shuts the town's own control server down (its agents end) and forgets it. */
+  dropServer: (townId: string) => harness.get('drop-server', { townId }),
+  /** Kills the town's own control server with `signal` and starts a new one on its state directory. */
+  restartServer: (townId: string, signal: NodeJS.Signals = 'SIGKILL') => harness.get('restart-server', { townId, signal }),
   /** Stops an agent in the container behind the town's back: the container has lost it. */
   loseAgent: (agentId: string) => harness.get('control', { path: `/agents/${encodeURIComponent(agentId)}/stop`, method: 'POST' }),
 };

@@ -1,6 +1,6 @@
 import { env } from 'cloudflare:workers';
 import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, inject, it } from 'vitest';
 import { api, claimsOf, dispatch, harness, idleCommand, newTown } from './helpers';
 
 const stubOf = (townId: string) => env.TOWN.getByName(townId);
@@ -104,6 +104,49 @@ describe('reconciliation with the container', () => {
   });
 });
 
+describe('an agent whose control server crashed (recovering: its journal replayed, no process)', () => {
+  /** An agent that prints one event (undeliverable here: the Worker's origin is a closed port), then idles. */
+  const chatty = () => [inject('nodePath'), '-e', 'console.log(JSON.stringify({ type: "output", text: "before the crash" })); process.stdin.resume(); process.stdin.on("end", () => process.exit(0))'];
+
+  const towns: string[] = [];
+  afterEach(async () => {
+    for (const townId of towns.splice(0)) await harness.dropServer(townId);
+  });
+
+  /** A town with its own control server and one running agent, whose server is then killed and started again. */
+  async function crashedTown() {
+    const t = await newTown();
+    await harness.ownServer(t.townId);
+    towns.push(t.townId);
+    const id = await dispatch(t, 'polecat', { command: chatty() });
+    // its event is journaled and its delivery tried before the crash
+    await eventually(async () => (await harness.containerAgents(t.townId)).some((a) => a.agentId === id && a.pendingDeliveries > 0 && a.deliveryFailures > 0));
+    await harness.restartServer(t.townId, 'SIGKILL');
+    expect((await harness.containerAgents(t.townId)).map((a) => `${a.agentId}:${a.status}`)).toEqual([`${id}:recovering`]);
+    expect(await agentOf(t, id)).toMatchObject({ status: 'working', tokenGen: 1 });
+    return { t, id };
+  }
+
+  it('reconciliation starts it again, as a refresh push finding it gone does: not left working with no process', async () => {
+    const { t, id } = await crashedTown();
+    await reconcileNow(t.townId);
+    await runDurableObjectAlarm(stubOf(t.townId));
+    await runDurableObjectAlarm(stubOf(t.townId));
+    expect(await agentOf(t, id)).toMatchObject({ status: 'working', tokenGen: 2, restartCount: 1 });
+    expect((await harness.containerAgents(t.townId)).map((a) => `${a.agentId}:${a.status}`)).toEqual([`${id}:running`]);
+    expect(claimsOf(await harness.token(id)).gen).toBe(2);
+  });
+
+  it('a refresh push to it answers 404 and starts it again: the same rule', async () => {
+    const { t, id } = await crashedTown();
+    const forced = await api(`/api/towns/${t.townId}/refresh-tokens`, { token: t.token, body: {} });
+    expect(forced.json.results).toEqual([expect.objectContaining({ agentId: id, status: 404, result: 'restarting' })]);
+    await runDurableObjectAlarm(stubOf(t.townId));
+    expect(await agentOf(t, id)).toMatchObject({ status: 'working', tokenGen: 2, restartCount: 1 });
+    expect((await harness.containerAgents(t.townId)).map((a) => `${a.agentId}:${a.status}`)).toEqual([`${id}:running`]);
+  });
+});
+
 describe('starts never stay stuck', () => {
   it('a start whose answer the TownDO never saw is taken as started once its deadline passes, if the container runs it', async () => {
     const t = await newTown();
@@ -117,6 +160,26 @@ describe('starts never stay stuck', () => {
     // it is refreshed at once (the alarm is due now: it may fire on its own), which settles what the container holds
     await runDurableObjectAlarm(stubOf(t.townId));
     await eventually(async () => (await agentOf(t, id)).refreshCount >= 1);
+  });
+
+  it('a stop made while the alarm waits for the container list is never undone: the agent stays stopped and is not started', async () => {
+    const t = await newTown();
+    const id = await dispatch(t);
+    await harness.loseAgent(id);
+    // a start past its deadline, which the container does not run: the alarm would start it again
+    await sql(t.townId, `UPDATE agents SET status = 'starting', start_deadline_at = 1, next_refresh_at = NULL WHERE id = ?`, id);
+    const from = await lastSeq(t.townId);
+    await harness.fault(t.townId, { path: '^/agents$', kind: 'delay', ms: 1_000, count: 1 });
+    const alarm = runDurableObjectAlarm(stubOf(t.townId));
+    await eventually(async () => (await seenSince(t.townId, from)).some((s) => s.path === '/agents'));
+    expect((await api(`/api/towns/${t.townId}/agents/${id}/stop`, { token: t.token, body: {} })).json.status).toBe('stopped');
+    await alarm;
+    // whatever the first alarm left due runs too
+    await runDurableObjectAlarm(stubOf(t.townId));
+    const agent = await agentOf(t, id);
+    expect(agent).toMatchObject({ status: 'stopped', restartCount: 0 });
+    expect((await seenSince(t.townId, from)).map((s) => s.path)).not.toContain('/agents/start');
+    expect((await harness.containerAgents(t.townId)).map((a) => a.agentId)).not.toContain(id);
   });
 
   it('a start that never reached the container is started again after its deadline', async () => {
@@ -149,6 +212,30 @@ describe('starts never stay stuck', () => {
 
     const id = await dispatch(t, 'polecat', { beadId });
     expect(await beadOf(t, beadId)).toMatchObject({ status: 'assigned', assignee: id });
+  });
+
+  it('a failed start does not move the container credential on: the generation stays, the credential the container holds keeps working', async () => {
+    const t = await newTown();
+    const first = await dispatch(t);
+    const credential = (await harness.credential(t.townId))!;
+    const drops = (token: string, id: string) =>
+      api(`/api/towns/${t.townId}/container/drops`, { token, body: { reports: [{ id, agentId: first, kind: 'event', cause: 'overflow', count: 1 }] } });
+    const credentialGen = async () => ((await sql(t.townId, `SELECT container_credential_gen AS gen FROM town`)) as Array<{ gen: number }>)[0]!.gen;
+    expect(await credentialGen()).toBe(1);
+    // nothing else runs: the next start hands the container a new credential
+    await api(`/api/towns/${t.townId}/agents/${first}/stop`, { token: t.token, body: {} });
+    await harness.fault(t.townId, { path: '^/agents/start$', status: 503, count: 1 });
+    const failed = await api(`/api/towns/${t.townId}/rigs/${t.rigId}/agents`, { token: t.token, body: { role: 'polecat', command: idleCommand() } });
+    expect(failed.status).toBe(502);
+    expect(await credentialGen()).toBe(1);
+    expect(await harness.credential(t.townId)).toBe(credential);
+    expect((await drops(credential, 'after-failed-start')).status).toBe(200);
+
+    // a start that succeeds does move it on, and the old credential is refused from then on
+    await dispatch(t);
+    expect(await credentialGen()).toBe(2);
+    expect(await harness.credential(t.townId)).not.toBe(credential);
+    expect((await drops(credential, 'after-new-container')).status).toBe(401);
   });
 
   it('dispatch with a bead that is not open is a 409 that changes nothing', async () => {

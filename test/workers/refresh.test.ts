@@ -3,7 +3,7 @@ import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from 'c
 import { describe, expect, it } from 'vitest';
 import { RETRY_BASE_MS } from '../../src/domain/refresh-policy';
 import { api, claimsOf, dispatch, forgeToken, harness, kidOf, newTown } from './helpers';
-import { TEST_SECRETS } from './secrets';
+import { TEST_QUOTAS, TEST_SECRETS } from './secrets';
 
 const stubOf = (townId: string) => env.TOWN.getByName(townId);
 
@@ -61,14 +61,18 @@ describe('the refresh alarm', () => {
     expect(alarm).toBeGreaterThan(Date.now() + 60_000);
   });
 
-  it('keeps no alarm for a town with no live agent (an idle container can sleep)', async () => {
+  it('keeps no alarm for a town with no live agent but retention\'s, which asks nothing of the container (an idle container can sleep)', async () => {
     const t = await newTown();
     const getAlarm = () => runInDurableObject(stubOf(t.townId), (_i, state) => state.storage.getAlarm());
     expect(await getAlarm()).toBeNull();
     const id = await dispatch(t);
     expect(await getAlarm()).not.toBeNull();
+    const stoppedAt = Date.now();
     await api(`/api/towns/${t.townId}/agents/${id}/stop`, { token: t.token, body: {} });
-    expect(await getAlarm()).toBeNull();
+    expect(await getAlarm()).toBeGreaterThanOrEqual(stoppedAt + Number(TEST_QUOTAS.RETENTION_SECONDS) * 1000);
+    const from = await lastSeq(t.townId);
+    await runDurableObjectAlarm(stubOf(t.townId));
+    expect(await seenSince(t.townId, from)).toEqual([]);
   });
 
   it('schedules the next refresh within ±10% of the period, never past half the token lifetime', async () => {
@@ -231,6 +235,41 @@ describe('a 409 from the container', () => {
     expect((await heartbeat(t.townId, id, foreign)).json.error.code).toBe('token_revoked');
   });
 });
+
+describe('a 409 naming a token of the same generation and second as the TownDO\'s latest mint', () => {
+  it('whose lifetime is not the TownDO\'s is foreign, not counted as delivered: a new generation supersedes it', async () => {
+    const t = await newTown();
+    const id = await dispatch(t);
+    const ttl = 28_800;
+    await harness.fault(t.townId, { path: '^/agents/refresh-tokens$', kind: 'delay', ms: 1_000, count: 1 });
+    const from = await lastSeq(t.townId);
+    const forced = api(`/api/towns/${t.townId}/refresh-tokens`, { token: t.token, body: {} });
+    // while the TownDO's push is on its way: someone holding the control secret pushes a token
+    // of the same generation and the same iat as that push, with a longer lifetime
+    await eventually(async () => (await seenSince(t.townId, from)).some((s) => s.path === '/agents/refresh-tokens'));
+    const iat = await runInDurableObject(stubOf(t.townId), (_i, state) => state.storage.sql.exec<{ iat: number }>(`SELECT last_minted_iat AS iat FROM agents WHERE id = ?`, id).one().iat);
+    const foreign = await forgeToken({ kid: await kidOf(TEST_SECRETS.GASTOWN_JWT_SECRET), claims: { sub: id, agentId: id, townId: t.townId, rigId: t.rigId, userId: 'test-client', gen: 1, iat, exp: iat + ttl + 600 } });
+    expect(await pushDirect(id, foreign)).toBe(200);
+
+    const results = (await forced).json.results;
+    expect(results.map((r: { result: string; status: number }) => `${r.status}:${r.result}`)).toEqual(['409:superseded', '200:refreshed']);
+    const [agent] = await townAgents(t);
+    expect(agent).toMatchObject({ tokenGen: 2, refreshCount: 1 });
+    const held = await harness.token(id);
+    expect(claimsOf(held)).toMatchObject({ gen: 2 });
+    expect(Date.parse(agent!.tokenExpiresAt) / 1000).toBe(claimsOf(held).exp);
+    expect((await heartbeat(t.townId, id, foreign)).json.error.code).toBe('token_revoked');
+  });
+});
+
+/** Waits for something the test set in motion (never for time itself). */
+async function eventually(check: () => Promise<boolean>, timeoutMs = 5_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
 
 /** Pushes a token to the real control server as the Worker would (with the control secret), past the proxy. */
 async function pushDirect(agentId: string, token: string): Promise<number> {

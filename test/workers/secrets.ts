@@ -8,8 +8,9 @@ export const TEST_SECRETS = {
 } as const;
 
 /**
- * Quotas small enough for a test to reach (every other test stays well inside them). The
- * towns quota is per user, and every test is the same user: it is tested with an app
+ * Quotas small enough for a test to reach (every other test stays well inside them), and a
+ * retention period short enough to age a town past it (every test file ends long before).
+ * The towns quota is per user, and every test is the same user: it is tested with an app
  * configured on its own.
  */
 export const TEST_QUOTAS = {
@@ -21,4 +22,5 @@ export const TEST_QUOTAS = {
   MAX_UNREAD_MAIL_PER_AGENT: '3',
   TOOL_CALLS_PER_SECOND: '30',
   MAX_SSE_SUBSCRIBERS_PER_TOWN: '3',
+  RETENTION_SECONDS: '600',
 } as const;

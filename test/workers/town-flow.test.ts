@@ -1,6 +1,8 @@
 import { env } from 'cloudflare:workers';
 import { runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
+import { MailStore } from '../../src/storage/mail-store';
+import { Sql } from '../../src/storage/sql';
 import { api, dispatch, harness, idleCommand, newTown } from './helpers';
 
 async function tool(t: { townId: string }, agentId: string, name: string, args: object = {}) {
@@ -75,6 +77,89 @@ describe('beads through mayor, polecat and refinery', () => {
     expect(sent.json.to).toBe(mayorId);
     expect((await tool(t, mayorId, 'gt_mail_check')).json.mail[0].body).toBe('note to self');
     expect((await tool(t, mayorId, 'gt_mail_send', { to: 'refinery', body: 'x' })).status).toBe(404);
+  });
+});
+
+describe('mail is delivered at least once', () => {
+  it('mail not acknowledged is handed out again once its lease runs out, and never after its acknowledgement', async () => {
+    const t = await idleTown();
+    const sent = await tool(t, t.mayorId, 'gt_mail_send', { to: t.mayorId, body: 'did you get this?' });
+    const first = (await tool(t, t.mayorId, 'gt_mail_check')).json.mail;
+    expect(first).toEqual([expect.objectContaining({ id: sent.json.mailId, deliveries: 1 })]);
+    expect((await tool(t, t.mayorId, 'gt_mail_check')).json.mail).toEqual([]);
+    // the lease the check took (MAIL_LEASE_SECONDS, 30 by default) ends; the reply carrying the mail was lost
+    await runInDurableObject(env.TOWN.getByName(t.townId), (_i, state) => {
+      const [row] = state.storage.sql.exec<{ lease: number }>(`SELECT lease_until AS lease FROM mail WHERE id = ?`, sent.json.mailId).toArray();
+      expect(row!.lease - Date.now()).toBeGreaterThan(25_000);
+      expect(row!.lease - Date.now()).toBeLessThanOrEqual(30_000);
+      state.storage.sql.exec(`UPDATE mail SET lease_until = ? WHERE id = ?`, Date.now() - 1, sent.json.mailId);
+    });
+    const again = (await tool(t, t.mayorId, 'gt_mail_check')).json.mail;
+    expect(again).toEqual([expect.objectContaining({ id: sent.json.mailId, body: 'did you get this?', deliveries: 2 })]);
+    expect((await tool(t, t.mayorId, 'gt_mail_check', { ack: [sent.json.mailId] })).json).toEqual({ acked: 1, mail: [] });
+    await runInDurableObject(env.TOWN.getByName(t.townId), (_i, state) => state.storage.sql.exec(`UPDATE mail SET lease_until = 0`));
+    expect((await tool(t, t.mayorId, 'gt_mail_check')).json.mail).toEqual([]);
+  });
+
+  it('the lease is the time given: hidden until it ends, handed out again from its end (time passed in)', async () => {
+    const t = await idleTown();
+    await tool(t, t.mayorId, 'gt_mail_send', { to: t.mayorId, body: 'leased' });
+    await runInDurableObject(env.TOWN.getByName(t.townId), (_i, state) => {
+      const mail = new MailStore(new Sql(state.storage.sql));
+      const at = Date.now();
+      expect(mail.deliver(t.mayorId, at, 5_000).map((m) => m.deliveries)).toEqual([1]);
+      expect(mail.deliver(t.mayorId, at + 4_999, 5_000)).toEqual([]);
+      expect(mail.deliver(t.mayorId, at + 5_000, 5_000).map((m) => m.deliveries)).toEqual([2]);
+      expect(mail.deliver(t.mayorId, at + 5_001, 5_000)).toEqual([]);
+    });
+  });
+});
+
+describe('a start that fails inside a tool gives back what it took', () => {
+  const viewOf = async (t: { townId: string; token: string }) => (await api(`/api/towns/${t.townId}`, { token: t.token })).json;
+
+  it('gt_sling whose polecat start is cut: a 502, the bead is open again with no assignee, the polecat failed, a re-sling answers 200', async () => {
+    const t = await idleTown();
+    const bead = (await tool(t, t.mayorId, 'gt_bead_create', { title: 'Sling me', rigId: t.rigId })).json.bead;
+    await harness.fault(t.townId, { path: '^/agents/start$', kind: 'drop', count: 1 });
+    const failed = await tool(t, t.mayorId, 'gt_sling', { beadId: bead.id });
+    expect(failed.status).toBe(502);
+    expect(failed.json.error.code).toBe('container_unavailable');
+    const view = await viewOf(t);
+    expect(view.beads.find((b: { id: string }) => b.id === bead.id)).toMatchObject({ status: 'open', assignee: null });
+    const polecats = view.agents.filter((a: { role: string }) => a.role === 'polecat');
+    expect(polecats).toEqual([expect.objectContaining({ beadId: bead.id, status: 'failed', endReason: expect.stringMatching(/did not start it/) })]);
+
+    const again = await tool(t, t.mayorId, 'gt_sling', { beadId: bead.id });
+    expect(again.status).toBe(200);
+    expect(again.json.bead).toMatchObject({ status: 'assigned', assignee: again.json.agentId });
+    expect(again.json.agentId).not.toBe(polecats[0].id);
+  });
+
+  it('gt_done whose refinery start fails: a 502, the bead stays as it was (not done without a review), no mail; the retry finishes it, not a duplicate', async () => {
+    const t = await idleTown();
+    const bead = (await tool(t, t.mayorId, 'gt_bead_create', { title: 'Review me', rigId: t.rigId })).json.bead;
+    const polecatId = (await tool(t, t.mayorId, 'gt_sling', { beadId: bead.id })).json.agentId as string;
+    const before = (await viewOf(t)).beads.find((b: { id: string }) => b.id === bead.id);
+    expect(before).toMatchObject({ status: 'assigned', assignee: polecatId });
+
+    await harness.fault(t.townId, { path: '^/agents/start$', status: 503, count: 1 });
+    const failed = await tool(t, polecatId, 'gt_done', { summary: 'did it' });
+    expect(failed.status).toBe(502);
+    expect(failed.json.error.code).toBe('container_unavailable');
+    const after = await viewOf(t);
+    expect(after.beads.find((b: { id: string }) => b.id === bead.id)).toEqual(before);
+    expect(after.agents.filter((a: { role: string }) => a.role === 'refinery')).toEqual([expect.objectContaining({ status: 'failed' })]);
+    const mail = (await api(`/api/towns/${t.townId}/mail`, { token: t.token })).json.mail;
+    expect(mail).toEqual([]);
+
+    const retry = await tool(t, polecatId, 'gt_done', { summary: 'did it' });
+    expect(retry.status).toBe(200);
+    expect(retry.json.duplicate).toBeUndefined();
+    expect(retry.json.bead).toMatchObject({ status: 'done', summary: 'did it' });
+    const refinery = (await viewOf(t)).agents.find((a: { role: string; status: string }) => a.role === 'refinery' && a.status === 'working');
+    const review = (await tool(t, refinery.id, 'gt_mail_check')).json.mail;
+    expect(review).toEqual([expect.objectContaining({ from: polecatId, subject: 'review', beadId: bead.id })]);
   });
 });
 

@@ -1,6 +1,6 @@
 import { SignJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { readConfig } from '../../../src/domain/config';
+import { MAX_EVENT_BYTES_PER_AGENT_CAP, readConfig } from '../../../src/domain/config';
 import { nextRefreshAt, refreshPeriodMs, retryAt } from '../../../src/domain/refresh-policy';
 import { importSigningKey, keyRing } from '../../../src/domain/signing-keys';
 import { agentTokenGranted, mintAgentToken, verifyAgentToken } from '../../../src/domain/tokens';
@@ -89,7 +89,9 @@ describe('revocation: does the agent still grant the token?', () => {
   const iat = Math.floor(NOW / 1000);
   it.each([
     ['gen current, live', { gen: 2, iat }, { status: 'working', tokenGen: 2, tokenGenStartedAt: startedAt }, true],
-    ['gen current, exited (late call)', { gen: 2, iat }, { status: 'exited', tokenGen: 2, tokenGenStartedAt: startedAt }, true],
+    ['gen current, exited (a late call is refused)', { gen: 2, iat }, { status: 'exited', tokenGen: 2, tokenGenStartedAt: startedAt }, false],
+    ['gen current, failed', { gen: 2, iat }, { status: 'failed', tokenGen: 2, tokenGenStartedAt: startedAt }, false],
+    ['gen current, starting (called before its start was recorded)', { gen: 2, iat }, { status: 'starting', tokenGen: 2, tokenGenStartedAt: startedAt }, true],
     ['gen current, stopped', { gen: 2, iat }, { status: 'stopped', tokenGen: 2, tokenGenStartedAt: startedAt }, false],
     ['gen older', { gen: 1, iat }, { status: 'working', tokenGen: 2, tokenGenStartedAt: startedAt }, false],
     ['no gen, live, issued after the generation began', { iat }, { status: 'idle', tokenGen: 2, tokenGenStartedAt: startedAt }, true],
@@ -108,9 +110,16 @@ describe('configuration', () => {
   it('applies the contract defaults and the documented quotas', () => {
     expect(readConfig({ ...base })).toMatchObject({
       agentTokenTtlSeconds: 28800, userTokenTtlSeconds: 3600, tokenRefreshIntervalSeconds: 3600, heartbeatIntervalSeconds: 30, stallAfterSeconds: 120,
-      startTimeoutSeconds: 60, maxRestarts: 5,
+      startTimeoutSeconds: 60, maxRestarts: 5, mailLeaseSeconds: 30, retentionSeconds: 604_800,
       quotas: { townsPerUser: 100, rigsPerTown: 50, liveAgentsPerTown: 100, beadsPerTown: 10_000, eventBytesPerAgent: 4 * 1024 * 1024, unreadMailPerAgent: 500, toolCallsPerSecond: 20, sseSubscribersPerTown: 16 },
     });
+  });
+  it('takes the largest event bytes per agent the RPC limit allows', () => {
+    expect(readConfig({ ...base, MAX_EVENT_BYTES_PER_AGENT: String(16 * 1024 * 1024) }).quotas.eventBytesPerAgent).toBe(MAX_EVENT_BYTES_PER_AGENT_CAP);
+  });
+  it('takes a mail lease of its own', () => {
+    expect(readConfig({ ...base, MAIL_LEASE_SECONDS: '5' }).mailLeaseSeconds).toBe(5);
+    expect(() => readConfig({ ...base, MAIL_LEASE_SECONDS: '0' })).toThrow(/MAIL_LEASE_SECONDS must be at least 1/);
   });
   it('takes a short user-token lifetime (tests cross many lifetimes in a minute)', () => {
     expect(readConfig({ ...base, USER_TOKEN_TTL_SECONDS: '3' }).userTokenTtlSeconds).toBe(3);
@@ -126,6 +135,9 @@ describe('configuration', () => {
     [{ ...base, USER_TOKEN_TTL_SECONDS: '1' }, /USER_TOKEN_TTL_SECONDS must be at least 2/],
     [{ ...base, MAX_LIVE_AGENTS_PER_TOWN: '0' }, /MAX_LIVE_AGENTS_PER_TOWN must be at least 1/],
     [{ ...base, MAX_EVENT_BYTES_PER_AGENT: '1000' }, /MAX_EVENT_BYTES_PER_AGENT must be at least 65536/],
+    // reading an agent's events back is one RPC answer: it must stay under the 32 MiB RPC limit
+    [{ ...base, MAX_EVENT_BYTES_PER_AGENT: String(32 * 1024 * 1024) }, /MAX_EVENT_BYTES_PER_AGENT must be at most 16777216/],
+    [{ ...base, RETENTION_SECONDS: '59' }, /RETENTION_SECONDS must be at least 60/],
   ])('refuses %o', (env, message) => {
     expect(() => readConfig(env)).toThrow(message);
     expect(() => readConfig(env)).toThrow(expect.objectContaining({ code: 'misconfigured' }));
