@@ -13,6 +13,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { cliCommand } from './cli-bin.ts';
 import { cliBaseEnv, gastownMcpServer, roleInstructions } from './instructions.ts';
+import { runtimeConfigValue } from './user-config.ts';
 import { clip, parseJsonObject, roleOf, textEvent, type AgentSpec, type GastownEvent, type OutputParser, type PerMessageRuntime } from './types.ts';
 
 const codexHome = (agent: AgentSpec) => join(agent.homeDir, '.codex');
@@ -47,7 +48,7 @@ export const codex: PerMessageRuntime = {
 
   async prepare(agent, env = process.env) {
     await mkdir(codexHome(agent), { recursive: true });
-    await writeFile(join(codexHome(agent), 'config.toml'), codexConfig(agent, env.GASTOWN_CODEX_CONFIG ?? ''), { mode: 0o600 });
+    await writeFile(join(codexHome(agent), 'config.toml'), codexConfig(agent, runtimeConfigValue(env, 'GASTOWN_CODEX_CONFIG')), { mode: 0o600 });
     await writeFile(join(codexHome(agent), 'AGENTS.md'), roleInstructions(agent));
   },
 

@@ -7,7 +7,8 @@
  *  - GASTOWN_AGENT_HOME (optional): the agent's home for the CLI's files; without it a
  *    private temporary dir (0700), removed at exit.
  *  - GASTOWN_REFINERY_POLL_MS (default 2000): the refinery's idle mail check.
- * Exit: the CLI's exit code (a polecat without a successful gt_done: 1); 2 for bad usage.
+ * Exit: the CLI's exit code (a polecat without a successful gt_done: 1); 2 for bad usage, no
+ * agent environment, or files it could not write (a `bad_config` / `prepare_failed` event says why).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

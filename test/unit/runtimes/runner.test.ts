@@ -4,7 +4,7 @@
  * documented GASTOWN_<CLI>_BIN override with real programs.
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GT_BIN_DIR } from '../../../container/src/runtimes/instructions.ts';
@@ -68,6 +68,26 @@ describe('runner failure paths', () => {
     agent = startAgentProcess('opencode', { ...f.env, GASTOWN_BEAD_ID: 'b', GASTOWN_OPENCODE_BIN: 'false' });
     expect(await agent.exit).toBe(1);
     expect(agent.events).toContainEqual({ type: 'error', code: 'turn_failed', exitCode: 1 });
+  });
+
+  it.each([
+    ['opencode', 'GASTOWN_OPENCODE_CONFIG', '{"model": "anthropic/secret-model"', 'GASTOWN_OPENCODE_CONFIG is not valid JSON'],
+    ['opencode', 'GASTOWN_OPENCODE_CONFIG', '"anthropic/secret-model"', 'GASTOWN_OPENCODE_CONFIG must be a JSON object'],
+    ['codex', 'GASTOWN_CODEX_CONFIG', '   ', 'GASTOWN_CODEX_CONFIG is empty'],
+  ] as const)('%s with a %s it cannot use → one bad_config event naming it (never the value), exit 2, no stack, the CLI never started', async (runtime, name, value, message) => {
+    f = await startAgentFixture({ role: 'polecat' });
+    // a CLI that would leave a mark if it ran
+    const dir = mkdtempSync(join(tmpdir(), 'gastown-bad-config-'));
+    const mark = join(dir, 'ran');
+    const cli = join(dir, 'cli');
+    writeFileSync(cli, `#!/bin/sh\ntouch ${mark}\n`);
+    chmodSync(cli, 0o755);
+    agent = startAgentProcess(runtime, { ...f.env, GASTOWN_BEAD_ID: 'b', [name]: value, GASTOWN_OPENCODE_BIN: cli, GASTOWN_CODEX_BIN: cli });
+    expect(await agent.exit).toBe(2);
+    expect(agent.events).toEqual([{ type: 'error', code: 'bad_config', message }]);
+    expect(agent.stderr.join('\n')).not.toMatch(/\bat |secret-model/);
+    expect(existsSync(mark)).toBe(false);
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it('without an agent environment, or for an unknown runtime, the runner exits 2 with a JSON error', () => {
