@@ -60,6 +60,22 @@ describe('codex and opencode accept the generated configuration offline', () => 
     expect(list.stdout + get.stdout).not.toMatch(/eyJ/);
   });
 
+  it.each([
+    ['polecat', 'workspace-write', 'enabled', {}],
+    ['refinery', 'workspace-write', 'enabled', {}],
+    ['mayor', 'read-only', 'restricted', {}],
+    ['polecat whose GASTOWN_CODEX_CONFIG has its own [sandbox_workspace_write]', 'workspace-write', 'restricted', { GASTOWN_CODEX_CONFIG: '[sandbox_workspace_write]\nnetwork_access = false' }],
+  ])('codex resolves the %s config to sandbox %s with network %s from its shell (codex debug prompt-input: what the model is told)', async (who, sandbox, network, env) => {
+    const role = who.split(' ')[0]!;
+    f = await startAgentFixture({ role });
+    home = mkdtempSync(join(tmpdir(), 'gastown-codex-home-'));
+    await codex.prepare(specFor(f, role, home), env);
+    const shown = await run([...cliCommand('@openai/codex', 'codex', process.execPath), 'debug', 'prompt-input'], { HOME: home, CODEX_HOME: join(home, '.codex') }, home);
+    expect(shown.code).toBe(0);
+    expect(shown.stdout).toContain(`\`sandbox_mode\` is \`${sandbox}\``);
+    expect(shown.stdout).toMatch(new RegExp(`Network access is ${network}\\b`));
+  });
+
   it('opencode mcp list connects to the real Gastown MCP server with the generated opencode.json', async () => {
     f = await startAgentFixture({ role: 'mayor' });
     home = mkdtempSync(join(tmpdir(), 'gastown-opencode-home-'));

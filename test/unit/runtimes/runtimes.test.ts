@@ -123,6 +123,15 @@ describe('codex', () => {
     expect(codexConfig(spec('polecat'))).toContain('sandbox_mode = "workspace-write"');
   });
 
+  it('polecats and the refinery (workspace-write) get network from their shell, for gt, git push and installs; the mayor (read-only) does not', () => {
+    for (const role of ['polecat', 'refinery']) expect(codexConfig(spec(role))).toContain('\n[sandbox_workspace_write]\nnetwork_access = true\n');
+    expect(codexConfig(spec('mayor'))).not.toContain('sandbox_workspace_write');
+    // a table the user's TOML already defines is not written twice (TOML refuses that)
+    const own = codexConfig(spec('polecat'), '[sandbox_workspace_write]\nnetwork_access = false');
+    expect(own.match(/sandbox_workspace_write/g)).toHaveLength(1);
+    expect(codexConfig(spec('polecat'), 'sandbox_workspace_write.writable_roots = ["/cache"]').match(/sandbox_workspace_write/g)).toHaveLength(1);
+  });
+
   it('first turn: exec with the prompt on stdin; later turns: exec resume <thread id>', () => {
     const first = codex.launch(spec(), { prompt: 'do it', sessionId: null });
     expect(first.argv.slice(-4)).toEqual(['exec', '--json', '--skip-git-repo-check', '-']);
