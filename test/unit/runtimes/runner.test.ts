@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GT_BIN_DIR } from '../../../container/src/runtimes/instructions.ts';
+import { GT_BIN_DIR } from '../../../container/src/runtimes/cli-bin.ts';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RUN_AGENT_FILE } from '../../../container/src/runtimes/index.ts';
 import { startAgentFixture, type AgentFixture } from '../plugin/agent-fixture.ts';
