@@ -4,7 +4,7 @@
  * documented GASTOWN_<CLI>_BIN override with real programs.
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GT_BIN_DIR } from '../../../container/src/runtimes/cli-bin.ts';
@@ -33,6 +33,30 @@ describe('runner failure paths', () => {
     expect(result.text).toBe(`token= home=${join(dir, 'home')} gt=${join(GT_BIN_DIR, 'gt')}`);
     expect(f.env.GASTOWN_SESSION_TOKEN).toMatch(/^eyJ/);
     expect(await agent.exit).toBe(0);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** A stand-in `claude` that answers its first message with that message's text, so a test sees what the runner sent. */
+  function echoCli(dir: string): string {
+    const cli = join(dir, 'claude');
+    writeFileSync(cli, `#!${process.execPath}\nrequire('node:readline').createInterface({ input: process.stdin }).once('line', (l) => console.log(JSON.stringify({ type: 'result', subtype: 'success', result: JSON.parse(l).message.content })));\n`);
+    chmodSync(cli, 0o755);
+    return cli;
+  }
+
+  it.each([
+    ['answers: the instructions and the first message name the bead with its title', false, 'bead bead-primed ("primed work")'],
+    ['cannot answer (token revoked): they name the id the start gave, without a title', true, 'bead bead-42'],
+  ])('a polecat whose start names only its bead id asks gt_prime once for its title; when the Worker %s', async (_name, revoke, named) => {
+    f = await startAgentFixture({ role: 'polecat' });
+    if (revoke) f.worker.revoked.add(f.agentId);
+    const dir = mkdtempSync(join(tmpdir(), 'gastown-bead-title-'));
+    agent = startAgentProcess('claude-code', { ...f.env, GASTOWN_BEAD_ID: 'bead-42', GASTOWN_CLAUDE_BIN: echoCli(dir), GASTOWN_AGENT_HOME: join(dir, 'home') });
+    const result = await agent.waitFor((e) => e.type === 'result');
+    expect(result.text).toBe(`Work on ${named}: call gt_prime first, do the work, then gt_done.`);
+    expect(readFileSync(join(dir, 'home', '.claude', 'CLAUDE.md'), 'utf8')).toContain(`You are a polecat: you work one bead, ${named}, in your working directory`);
+    expect(f.worker.calls.map((c) => c.kind)).toEqual(revoke ? [] : ['tools/gt_prime']);
+    expect(await agent.exit).toBe(1);
     rmSync(dir, { recursive: true, force: true });
   });
 
