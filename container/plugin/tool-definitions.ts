@@ -8,7 +8,11 @@ import { z } from 'zod';
 const id = z.string().min(1).max(200);
 const text = (max: number) => z.string().max(max);
 
-/** A tool: what it is for, its arguments, and whether it changes the town (only live agents may). */
+/**
+ * A tool: what it is for, its arguments, and whether it can change the town. A tool that can
+ * is called only by a live agent (the Worker) and is not advertised as read-only (MCP's
+ * `readOnlyHint`), even when a given call changes nothing.
+ */
 export interface ToolDefinition<S extends z.ZodObject = z.ZodObject> {
   description: string;
   input: S;
@@ -66,7 +70,8 @@ export const TOOL_DEFINITIONS = {
   gt_mail_check: tool(
     'Your unread mail. Mail stays unread until you acknowledge it: pass the ids of mail you have handled in ack (on this call or the next); mail not acknowledged is delivered again.',
     z.object({ ack: z.array(id).max(100).optional().describe('Ids of mail you have handled') }).strict(),
-    false,
+    // `ack` marks mail handled
+    true,
   ),
   gt_review_complete: tool(
     'Refinery only: record the outcome of reviewing a done bead. merged closes it; rejected opens it again for another polecat.',

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { RUNTIME_NAMES } from '../../container/src/runtimes/types';
+import { RUNTIME_CONFIG_ENV, isRuntimeConfigName, runtimeConfigProblem } from '../../container/src/runtimes/user-config';
 import { AppError } from '../errors';
 
 /** Request bodies, validated at the edge. */
@@ -20,18 +21,32 @@ export const DispatchAgentBody = z
   })
   .strict();
 
-/** Names an agent's environment may not set: the control server's identity variables and every secret of the Worker and the control server. */
+/**
+ * Names an agent's environment may not set: the control server's identity variables and
+ * every secret of the Worker and the control server; the runtimes' own configuration
+ * (RUNTIME_CONFIG_ENV) excepted.
+ */
 const RESERVED_ENV = /^(GASTOWN_|CONTAINER_CONTROL_SECRET$|PATH$|HOME$)/;
+const isReservedEnv = (name: string) => RESERVED_ENV.test(name) && !isRuntimeConfigName(name);
 /** Settings: the default runtime, and environment given to the town's agents (`null` removes a name). */
 export const SettingsBody = z
   .object({
     runtime: Runtime.optional(),
     agentEnv: z
       .record(
-        z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'environment names are letters, digits and _').refine((n) => !RESERVED_ENV.test(n), 'GASTOWN_*, CONTAINER_CONTROL_SECRET, PATH and HOME are set by Gastown'),
+        z
+          .string()
+          .regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'environment names are letters, digits and _')
+          .refine((n) => !isReservedEnv(n), `GASTOWN_* (but ${RUNTIME_CONFIG_ENV.join(', ')}), CONTAINER_CONTROL_SECRET, PATH and HOME are set by Gastown`),
         z.string().max(32_768).nullable(),
       )
       .refine((env) => Object.keys(env).length <= 64, 'at most 64 names per update')
+      .superRefine((env, ctx) => {
+        for (const [name, value] of Object.entries(env)) {
+          const problem = value !== null && isRuntimeConfigName(name) ? runtimeConfigProblem(name, value) : null;
+          if (problem) ctx.addIssue({ code: 'custom', path: [name], message: problem });
+        }
+      })
       .optional(),
   })
   .strict();

@@ -1,9 +1,30 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { POLECAT_SCRIPT, REFINERY_SCRIPT, lastResult, startScriptedModel, type Script, type ScriptedModel } from '../support/scripted-model.ts';
+import { REFINERY_SCRIPT, lastResult, polecatScript, startScriptedModel, type Script, type ScriptedModel } from '../support/scripted-model.ts';
 import { eventually, startTownFixture, type TownFixture } from './local-town-fixture.ts';
 
 const TTL_SECONDS = 20;
 const LIFETIMES = 5;
+const WORK_FILE = 'LOGIN_FIX.md';
+const WORK_TEXT = 'The login bug is fixed: the session cookie is set before the redirect.\n';
+
+/** What the polecat's work left on disk, read by the model while the polecat waited for its next step. */
+const onDisk: { path?: string; text?: string } = {};
+
+/**
+ * The polecat works with Claude Code's own tools in its working directory: where it is
+ * (Bash), a file (Write), the file read back (Bash); then gt_done.
+ */
+const POLECAT = polecatScript([
+  { tool: 'Bash', input: { command: 'pwd', description: 'Show the working directory' } },
+  { tool: 'Write', input: (ctx) => ({ file_path: join(ctx.results.at(-1)!.text.trim(), WORK_FILE), content: WORK_TEXT }) },
+  (ctx) => {
+    onDisk.path = join(ctx.results[1]!.text.trim(), WORK_FILE);
+    onDisk.text = readFileSync(onDisk.path, 'utf8');
+    return { tool: 'Bash', input: { command: `cat ${WORK_FILE}`, description: 'Check the file' } };
+  },
+]);
 
 /** The mayor files and slings what the user asks for; asked for its status, it checks and answers. */
 const MAYOR: Script = [
@@ -25,14 +46,15 @@ const MAYOR: Script = [
 function scriptFor({ raw }: { raw: string }): Script {
   if (raw.includes('You are the mayor')) return MAYOR;
   if (raw.includes('You are the refinery')) return REFINERY_SCRIPT;
-  return POLECAT_SCRIPT;
+  return POLECAT;
 }
 
 /**
  * Real coding agents, end to end: the mayor, the polecat and the refinery are real Claude
  * Code processes (the pinned npm package, each under a uid of its own) driven by a scripted
  * model, calling Gastown through the MCP server, in a real local town (wrangler dev + the
- * control server) with 20 s tokens, for more than five token lifetimes.
+ * control server) with 20 s tokens, for more than five token lifetimes. The polecat works
+ * with Claude Code's own Bash and Write tools in its working directory before gt_done.
  */
 describe('a town of Claude Code agents', () => {
   let f: TownFixture;
@@ -97,7 +119,21 @@ describe('a town of Claude Code agents', () => {
     for (const tool of ['gt_bead_create', 'gt_sling', 'gt_status', 'gt_prime', 'gt_done', 'gt_mail_check', 'gt_review_complete']) {
       expect(calls.map((c) => c.name), tool).toContain(tool);
     }
+    // the polecat did its work with Claude Code's own tools in its own working directory: the file was there, with its content
+    const work = (await f.api.ok('GET', `/api/towns/${townId}/agents/${polecatId}/events?limit=1000`)).events
+      .filter((e: { type: string; phase?: string; name?: string }) => e.type === 'tool' && e.phase === 'result' && !String(e.name).startsWith('gt_'))
+      .reverse(); // listed newest first
+    expect(work.map((e: { name: string; ok: boolean }) => [e.name, e.ok])).toEqual([['Bash', true], ['Write', true], ['Bash', true]]);
+    // its instructions named the bead with the title the mayor gave it (asked of the real Worker at start)
+    expect(model.requests.some((r) => r.raw.includes(`You are a polecat: you work one bead, bead ${beadId} (\\"fix the login bug\\")`))).toBe(true);
+    const workDir = join(f.stateDir, 'control', 'work', encodeURIComponent(polecatId!));
+    expect(work[0].output.trim()).toBe(workDir);
+    expect(onDisk).toEqual({ path: join(workDir, WORK_FILE), text: WORK_TEXT });
+    expect(work[2].output.trim()).toBe(WORK_TEXT.trim());
     // 0 401/403 anywhere: at the Worker, at the control server; the model saw only answers to its own tool calls
+    // (the Worker's log was read: every tool call above is one of its requests, so "no 401/403" is not vacuous)
+    expect(f.worker.counts.total).toBeGreaterThan(0);
+    expect(f.worker.counts.total).toBeGreaterThanOrEqual(calls.length);
     expect(f.worker.counts.denied).toEqual([]);
     const stats = await f.controlStats();
     expect(stats.responses['401_expired'] + stats.responses['401_revoked'] + stats.responses['401_other'] + stats.responses['403']).toBe(0);

@@ -2,7 +2,10 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Client } from '@modelcontextprotocol/client';
+import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TOOL_NAMES } from '../../container/plugin/tool-definitions.ts';
 import { ROOT } from '../../scripts/lib/local-town.ts';
 import { freePort } from '../../scripts/lib/ports.ts';
 
@@ -63,6 +66,25 @@ describe('the container image, installed and started as the Dockerfile does', ()
   it('pins the agent CLIs it installs, and each one runs', () => {
     for (const [bin, version] of [['claude', '2.1.331'], ['codex', '0.169.0'], ['opencode', '1.18.33']] as const) {
       expect(execFileSync(join(app, 'node_modules/.bin', bin), ['--version'], { encoding: 'utf8', env: { PATH: process.env.PATH, HOME: state } })).toContain(version);
+    }
+  });
+
+  it('runs the Gastown MCP server from the installed copy as the runtimes launch it: the official MCP client lists every tool, and a call goes through', async () => {
+    // the launch the installed runtimes write into every CLI's MCP configuration, computed by the installed code
+    const spec = { agentId: 'agent-mcp', townId: 'town-1', rigId: 'rig-1', role: 'polecat', beadId: null, apiUrl: 'http://127.0.0.1:9', tokenFile: join(state, 'agent-mcp.jwt'), controlUrl: 'http://127.0.0.1:9', nonce: 'n', workDir: state, homeDir: state, nodePath: process.execPath };
+    const printLaunch = "import { gastownMcpServer } from './src/runtimes/instructions.ts'; console.log(JSON.stringify(gastownMcpServer(JSON.parse(process.argv[1]))))";
+    const launch = JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', printLaunch, JSON.stringify(spec)], { cwd: app, encoding: 'utf8', env: { PATH: process.env.PATH, NODE_ENV: 'production' } })) as { command: string; args: string[]; env: Record<string, string> };
+    expect(launch).toMatchObject({ command: process.execPath, args: [join(app, 'plugin/mcp-server.ts')] });
+    const client = new Client({ name: 'image-test', version: '1.0.0' });
+    await client.connect(new StdioClientTransport({ command: launch.command, args: launch.args, env: { PATH: process.env.PATH ?? '', NODE_ENV: 'production', ...launch.env }, cwd: state, stderr: 'pipe' }));
+    try {
+      expect((await client.listTools()).tools.map((t) => t.name).sort()).toEqual([...TOOL_NAMES].sort());
+      // no token file here: the installed client answers with an error result, not a crash
+      const result = await client.callTool({ name: 'gt_status', arguments: {} });
+      expect(result.isError).toBe(true);
+      expect(JSON.parse((result.content as Array<{ text: string }>)[0]!.text)).toMatchObject({ error: { code: 'no_token_file' } });
+    } finally {
+      await client.close();
     }
   });
 

@@ -69,12 +69,22 @@ export const MAYOR_SCRIPT: Script = [
   },
 ];
 
-/** A polecat: primes, reports done with a summary naming its bead, ends its turn. */
-export const POLECAT_SCRIPT: Script = [
-  { tool: 'gt_prime' },
-  { tool: 'gt_done', input: (ctx) => ({ summary: `worked on ${lastResult<{ bead: { id: string } | null }>(ctx)?.bead?.id ?? 'my bead'}` }) },
-  { text: 'Done: reported my bead finished.' },
-];
+/**
+ * A polecat: primes, does `work` (steps with its CLI's own tools, which differ from CLI to
+ * CLI: Claude Code's `Bash` and `Write`, opencode's `bash`, ...), reports done with a summary
+ * naming its bead, ends its turn.
+ */
+export function polecatScript(work: Script = []): Script {
+  return [
+    { tool: 'gt_prime' },
+    ...work,
+    { tool: 'gt_done', input: (ctx) => ({ summary: `worked on ${resultJson<{ bead: { id: string } | null }>(ctx.results[0]?.text)?.bead?.id ?? 'my bead'}` }) },
+    { text: 'Done: reported my bead finished.' },
+  ];
+}
+
+/** A polecat that only primes and reports done: the Gastown side of a polecat, for any CLI. */
+export const POLECAT_SCRIPT: Script = polecatScript();
 
 /** Review requests in the mail this turn saw: from gt_mail_check results, or in the message that carried the mail. */
 function reviewRequests(ctx: StepContext): Array<{ id: string; beadId: string }> {

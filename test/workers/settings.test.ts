@@ -29,9 +29,35 @@ describe('town settings', () => {
     expect(removed.json.agentEnvNames).toEqual(['ANTHROPIC_API_KEY']);
   });
 
+  it('the runtimes\' own GASTOWN_CODEX_CONFIG and GASTOWN_OPENCODE_CONFIG may be set, and reach an agent in its start request', async () => {
+    const t = await newTown();
+    const codexToml = 'model = "gpt-5.1-codex"\n[model_providers.gw]\nbase_url = "http://127.0.0.1:1/v1"';
+    const put = await api(`/api/towns/${t.townId}/settings`, { token: t.token, method: 'PUT', body: { agentEnv: { GASTOWN_CODEX_CONFIG: codexToml, GASTOWN_OPENCODE_CONFIG: '{"model":"anthropic/claude-sonnet-4-5"}' } } });
+    expect(put.status).toBe(200);
+    expect(put.json.agentEnvNames).toEqual(['GASTOWN_CODEX_CONFIG', 'GASTOWN_OPENCODE_CONFIG']);
+    expect(put.text).not.toContain('model_providers');
+    const id = await dispatch(t, 'polecat', { runtime: 'builtin' });
+    const start = (await harness.seen(t.townId)).find((s) => s.path === '/agents/start' && s.agentIds[0] === id)!;
+    expect(start.envNames).toEqual(['GASTOWN_CODEX_CONFIG', 'GASTOWN_OPENCODE_CONFIG']);
+  });
+
+  it.each([
+    ['a GASTOWN_OPENCODE_CONFIG that is not JSON', { agentEnv: { GASTOWN_OPENCODE_CONFIG: '{"model": "anthropic/x"' } }, /GASTOWN_OPENCODE_CONFIG is not valid JSON/],
+    ['a GASTOWN_OPENCODE_CONFIG that is JSON but not an object', { agentEnv: { GASTOWN_OPENCODE_CONFIG: '["anthropic/x"]' } }, /GASTOWN_OPENCODE_CONFIG must be a JSON object/],
+    ['an empty GASTOWN_CODEX_CONFIG', { agentEnv: { GASTOWN_CODEX_CONFIG: ' \n' } }, /GASTOWN_CODEX_CONFIG is empty/],
+  ])('%s → 400 naming it (never its value), nothing changed', async (_name, body, reason) => {
+    const t = await newTown();
+    const res = await api(`/api/towns/${t.townId}/settings`, { token: t.token, method: 'PUT', body });
+    expect(res.status).toBe(400);
+    expect(res.json.error.message).toMatch(reason);
+    expect(res.text).not.toContain('anthropic/x');
+    expect((await api(`/api/towns/${t.townId}/settings`, { token: t.token })).json).toEqual({ runtime: 'builtin', agentEnvNames: [] });
+  });
+
   it.each([
     ['an unknown runtime', { runtime: 'gpt-shell' }],
     ['a reserved name', { agentEnv: { GASTOWN_AGENT_ID: 'me' } }],
+    ['a GASTOWN_ name that is not a runtime\'s configuration', { agentEnv: { GASTOWN_CLAUDE_CONFIG: 'x' } }],
     ['the control secret', { agentEnv: { CONTAINER_CONTROL_SECRET: 'x' } }],
     ['a name that is not one', { agentEnv: { 'A-B': 'x' } }],
     ['a value that is not a string', { agentEnv: { A: 5 } }],

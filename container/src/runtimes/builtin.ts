@@ -4,7 +4,7 @@
  * no files, no adapter and no runner: the control server spawns it directly.
  */
 import { fileURLToPath } from 'node:url';
-import { GT_BIN_DIR } from './instructions.ts';
+import { GT_BIN_DIR } from './cli-bin.ts';
 import { parseJsonObject, type GastownEvent, type OutputParser, type PersistentRuntime } from './types.ts';
 
 /** The built-in agent's entry file. */

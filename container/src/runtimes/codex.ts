@@ -4,7 +4,8 @@
  * (`codex exec resume <thread_id> -`).
  *
  * Files (CODEX_HOME = `<home>/.codex`): `config.toml` (approvals never asked, a sandbox
- * by role, the Gastown MCP server as `[mcp_servers.gastown]`) and `AGENTS.md` (role
+ * by role — read-only for the mayor, workspace-write with network for the others — the
+ * Gastown MCP server as `[mcp_servers.gastown]`) and `AGENTS.md` (role
  * instructions, which Codex reads from CODEX_HOME). `GASTOWN_CODEX_CONFIG` (TOML, e.g. a
  * model provider) is written between Gastown's top-level keys and its tables; a top-level
  * key it sets is not written by Gastown.
@@ -13,6 +14,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { cliCommand } from './cli-bin.ts';
 import { cliBaseEnv, gastownMcpServer, roleInstructions } from './instructions.ts';
+import { runtimeConfigValue } from './user-config.ts';
 import { clip, parseJsonObject, roleOf, textEvent, type AgentSpec, type GastownEvent, type OutputParser, type PerMessageRuntime } from './types.ts';
 
 const codexHome = (agent: AgentSpec) => join(agent.homeDir, '.codex');
@@ -29,6 +31,11 @@ export function codexConfig(agent: AgentSpec, extra = ''): string {
   const lines = ['# Written by Gastown for agent ' + agent.agentId];
   for (const [key, value] of Object.entries(top)) if (!new RegExp(`^\\s*${key}\\s*=`, 'm').test(extra)) lines.push(`${key} = ${value}`);
   if (extra.trim()) lines.push('', extra.trim());
+  // workspace-write cuts the shell off the network unless this says otherwise: gt, git push
+  // and package installs need it. A table the user's TOML defines is theirs (TOML refuses two).
+  if (roleOf(agent) !== 'mayor' && !/^\s*(\[\s*sandbox_workspace_write\s*\]|sandbox_workspace_write\s*[.=])/m.test(extra)) {
+    lines.push('', '[sandbox_workspace_write]', 'network_access = true');
+  }
   lines.push(
     '',
     '[mcp_servers.gastown]',
@@ -47,7 +54,7 @@ export const codex: PerMessageRuntime = {
 
   async prepare(agent, env = process.env) {
     await mkdir(codexHome(agent), { recursive: true });
-    await writeFile(join(codexHome(agent), 'config.toml'), codexConfig(agent, env.GASTOWN_CODEX_CONFIG ?? ''), { mode: 0o600 });
+    await writeFile(join(codexHome(agent), 'config.toml'), codexConfig(agent, runtimeConfigValue(env, 'GASTOWN_CODEX_CONFIG')), { mode: 0o600 });
     await writeFile(join(codexHome(agent), 'AGENTS.md'), roleInstructions(agent));
   },
 

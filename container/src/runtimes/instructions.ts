@@ -1,15 +1,15 @@
 /**
  * Role instructions for CLI agents, written where each CLI reads them (CLAUDE.md,
  * AGENTS.md, opencode `instructions`), and each role's first message. Tools are named
- * as the Gastown MCP server exposes them; `gt` is the same set from the shell.
+ * as the Gastown MCP server exposes them; `gt` is the same set from the shell, named only
+ * to the roles that have one.
  */
 import { fileURLToPath } from 'node:url';
+import { GT_BIN_DIR } from './cli-bin.ts';
 import { roleOf, type AgentSpec } from './types.ts';
 
 /** The Gastown MCP server file. */
 export const MCP_SERVER_FILE = fileURLToPath(new URL('../../plugin/mcp-server.ts', import.meta.url));
-/** The folder holding `gt`, put first on every CLI agent's PATH. */
-export const GT_BIN_DIR = fileURLToPath(new URL('../../bin', import.meta.url));
 
 /** The GASTOWN_* identity the MCP server needs: never a token (it reads the token file per call). */
 export function gastownIdentityEnv(agent: AgentSpec): Record<string, string> {
@@ -38,7 +38,11 @@ export function cliBaseEnv(agent: AgentSpec, path: string | undefined): Record<s
 const beadName = (agent: AgentSpec) =>
   agent.beadId ? `bead ${agent.beadId}${agent.beadTitle ? ` ("${agent.beadTitle}")` : ''}` : 'the bead gt_prime names';
 
-const TOOLS_FOOTER = `The same tools are a shell command, \`gt\` (\`gt --help\`), if you prefer your shell. Tool errors come back as JSON \`{"error": {"status", "code"}}\`: a 403 means your role may not do that; do not retry a 4xx unchanged. Your credentials refresh on their own: never look for a token.`;
+const TOOL_ERRORS = `Tool errors come back as JSON \`{"error": {"status", "code"}}\`: a 403 means your role may not do that; do not retry a 4xx unchanged. Your credentials refresh on their own: never look for a token.`;
+/** For roles with a shell (polecat, refinery). */
+const TOOLS_FOOTER = `The same tools are a shell command, \`gt\` (\`gt --help\`), if you prefer your shell. ${TOOL_ERRORS}`;
+/** The mayor runs no shell in any runtime (Claude Code: no Bash allowed; Codex: read-only sandbox without network; opencode: bash denied). */
+const MAYOR_FOOTER = `You work through these tools only: you run no shell commands. ${TOOL_ERRORS}`;
 
 /** The instructions for one agent, by role. */
 export function roleInstructions(agent: AgentSpec): string {
@@ -52,7 +56,7 @@ You are the mayor: you talk to the user and run the town. Every message you rece
 - **gt_status** and **gt_prime** tell you about yourself and the town; **gt_mail_check** shows mail from other agents (acknowledge what you handled with its \`ack\`); **gt_mail_send** writes to one.
 - Reply to the user in plain text: short, saying what you filed and slung (bead ids, polecat ids) or answering the question. Do not do the work yourself: polecats do it.
 
-${TOOLS_FOOTER}
+${MAYOR_FOOTER}
 `;
     case 'refinery':
       return `${head}

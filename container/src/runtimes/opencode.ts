@@ -14,6 +14,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { cliCommand } from './cli-bin.ts';
 import { cliBaseEnv, gastownMcpServer, roleInstructions } from './instructions.ts';
+import { runtimeConfigValue } from './user-config.ts';
 import { clip, gastownToolName, parseJsonObject, roleOf, textEvent, type AgentSpec, type GastownEvent, type OutputParser, type PerMessageRuntime } from './types.ts';
 
 const configPath = (agent: AgentSpec) => join(agent.homeDir, '.config', 'opencode', 'opencode.json');
@@ -40,12 +41,10 @@ export function opencodeConfig(agent: AgentSpec, extra: Record<string, unknown> 
   };
 }
 
+/** The user's GASTOWN_OPENCODE_CONFIG; a value that is not a JSON object throws RuntimeConfigError. */
 function extraConfig(env: NodeJS.ProcessEnv): Record<string, unknown> {
-  const raw = env.GASTOWN_OPENCODE_CONFIG;
-  if (!raw) return {};
-  const value: unknown = JSON.parse(raw);
-  if (!value || typeof value !== 'object' || Array.isArray(value)) throw new Error('GASTOWN_OPENCODE_CONFIG must be a JSON object');
-  return value as Record<string, unknown>;
+  const raw = runtimeConfigValue(env, 'GASTOWN_OPENCODE_CONFIG');
+  return raw === undefined ? {} : (JSON.parse(raw) as Record<string, unknown>);
 }
 
 export const opencode: PerMessageRuntime = {

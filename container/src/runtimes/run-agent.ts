@@ -2,12 +2,14 @@
  * `node run-agent.ts <runtime>`: one agent of a CLI runtime as a contract agent process
  * (see runner.ts). Started by the control server in the agent's working dir with the agent
  * environment; it reads, beyond the contract's GASTOWN_* variables:
- *  - GASTOWN_BEAD_ID (optional): the bead, named in the instructions; without it a polecat
- *    asks gt_status once.
+ *  - GASTOWN_BEAD_ID (optional): the bead, named in the instructions. A polecat asks
+ *    gt_prime once at start for its bead's title (and the bead the Worker assigned it, which
+ *    wins); when that fails, this id is named alone.
  *  - GASTOWN_AGENT_HOME (optional): the agent's home for the CLI's files; without it a
  *    private temporary dir (0700), removed at exit.
  *  - GASTOWN_REFINERY_POLL_MS (default 2000): the refinery's idle mail check.
- * Exit: the CLI's exit code (a polecat without a successful gt_done: 1); 2 for bad usage.
+ * Exit: the CLI's exit code (a polecat without a successful gt_done: 1); 2 for bad usage, no
+ * agent environment, or files it could not write (a `bad_config` / `prepare_failed` event says why).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -39,13 +41,16 @@ const homeDir = process.env.GASTOWN_AGENT_HOME || mkdtempSync(join(tmpdir(), `ga
 const role = process.env.GASTOWN_ROLE ?? 'polecat';
 let beadId = process.env.GASTOWN_BEAD_ID || null;
 let beadTitle: string | null = null;
-if (!beadId && role !== 'mayor' && role !== 'refinery') {
+if (role !== 'mayor' && role !== 'refinery') {
+  // the start names the bead's id at most; its title (and the assignment as it stands) is the Worker's
   try {
-    const status = (await call('gt_status', {})) as { bead?: { id?: string; title?: string } | null };
-    beadId = status.bead?.id ?? null;
-    beadTitle = status.bead?.title ?? null;
+    const primed = (await call('gt_prime', {})) as { bead?: { id?: unknown; title?: unknown } | null } | null;
+    if (typeof primed?.bead?.id === 'string') {
+      beadId = primed.bead.id;
+      beadTitle = typeof primed.bead.title === 'string' ? primed.bead.title : null;
+    }
   } catch {
-    // the instructions then tell the agent to learn its bead from gt_prime
+    // the instructions then name the id from the start, or tell the agent to learn its bead from gt_prime
   }
 }
 

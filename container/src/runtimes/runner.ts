@@ -15,11 +15,15 @@
  * - when this process's stdin closes (its control server is gone) the CLI's stdin is closed
  *   too, and it is ended after `stopGraceMs`.
  * - the CLI never gets GASTOWN_SESSION_TOKEN (it goes stale); tools read the token file.
+ * - an agent whose files cannot be written (e.g. a GASTOWN_OPENCODE_CONFIG that is not a JSON
+ *   object) never starts its CLI: one `error` event (`bad_config`, or `prepare_failed`) says
+ *   why, and the exit code is PREPARE_FAILED_EXIT.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import type { ToolCaller } from '../../plugin/gastown-client.ts';
 import { initialMessage, mailMessage } from './instructions.ts';
+import { RuntimeConfigError } from './user-config.ts';
 import { roleOf, type AgentSpec, type GastownEvent, type Launch, type OutputParser, type Runtime } from './types.ts';
 
 /** What the runner needs from its surroundings. */
@@ -35,6 +39,9 @@ export interface RunnerOptions {
   mailPollMs: number;
   stopGraceMs: number;
 }
+
+/** The runner's exit code when the agent could not be set up (its CLI never ran). */
+export const PREPARE_FAILED_EXIT = 2;
 
 /** The CLIs' shell tools (Claude Code, opencode, codex's command execution as the parsers name it). */
 const SHELL_TOOLS = new Set(['Bash', 'bash', 'shell']);
@@ -72,7 +79,15 @@ export class AgentRunner {
 
   async run(): Promise<number> {
     const { runtime, agent } = this.#o;
-    await runtime.prepare(agent, this.#o.env);
+    try {
+      await runtime.prepare(agent, this.#o.env);
+    } catch (err) {
+      // the agent cannot start: say why as its last event instead of dying with a stack
+      const bad = err instanceof RuntimeConfigError;
+      this.#o.emit({ type: 'error', code: bad ? 'bad_config' : 'prepare_failed', message: err instanceof Error ? err.message : String(err) });
+      this.#exit(PREPARE_FAILED_EXIT);
+      return this.#exited;
+    }
     if (this.#inputClosed) {
       this.#exit(this.#exitCode(0));
       return this.#exited;

@@ -57,7 +57,7 @@ export interface OutputParser {
 export interface PersistentRuntime {
   readonly name: RuntimeName;
   readonly mode: 'persistent';
-  /** Writes the runtime's files into the agent's home (idempotent); `env` is the agent environment (the user's extra CLI configuration). */
+  /** Writes the runtime's files into the agent's home (idempotent); `env` is the agent environment (the user's extra CLI configuration: a value it cannot use rejects with RuntimeConfigError). */
   prepare(agent: AgentSpec, env?: NodeJS.ProcessEnv): Promise<void>;
   /** The process to spawn once, in `agent.workDir`. */
   launch(agent: AgentSpec): Launch;

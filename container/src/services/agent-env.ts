@@ -1,9 +1,6 @@
 import { delimiter } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { withoutWorkerSecrets } from '../domain/worker-secrets.ts';
-
-/** Where the `gt` command lives (container/bin). */
-export const GT_BIN_DIR = fileURLToPath(new URL('../../bin', import.meta.url));
+import { GT_BIN_DIR } from '../runtimes/cli-bin.ts';
 
 /** What an agent's environment is built from beyond the start request. */
 export interface AgentEnvInputs {

@@ -61,6 +61,8 @@ describe('Gastown MCP server over stdio', () => {
       expect([...(tool.inputSchema.required ?? [])].sort()).toEqual([...(expected.required ?? [])].sort());
       expect(tool.annotations?.readOnlyHint).toBe(!definition.mutates);
     }
+    // gt_mail_check's ack marks mail handled: a client must not treat it as read-only
+    expect(tools.filter((t) => t.annotations?.readOnlyHint).map((t) => t.name).sort()).toEqual(['gt_prime', 'gt_status']);
     const create = tools.find((t) => t.name === 'gt_bead_create')!;
     expect((create.inputSchema.properties as Record<string, { description?: string }>).title!.description).toBe('A short, specific title');
   });

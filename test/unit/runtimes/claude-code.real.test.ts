@@ -64,14 +64,15 @@ describe('claude-code runtime with the real claude CLI', () => {
   });
 
   it('polecat: starts on its own, gt_prime then gt_done, its stdin closed after the turn → exits 0', async () => {
-    const a = await start('polecat', POLECAT_SCRIPT, { GASTOWN_BEAD_ID: 'bead-42' });
+    const a = await start('polecat', POLECAT_SCRIPT, { GASTOWN_BEAD_ID: 'bead-primed' });
     expect(await a.exit).toBe(0);
     expect(toolEvents(a)).toEqual([['call', 'gt_prime', null], ['result', 'gt_prime', true], ['call', 'gt_done', null], ['result', 'gt_done', true]]);
     expect(a.events.filter((e) => e.type === 'assistant').map((e) => e.text)).toEqual(['Done: reported my bead finished.']);
-    expect(f.worker.calls.map((c) => c.kind)).toEqual(['tools/gt_prime', 'tools/gt_done']);
+    // the runner's own gt_prime at start (the bead's title), then the model's
+    expect(f.worker.calls.map((c) => c.kind)).toEqual(['tools/gt_prime', 'tools/gt_prime', 'tools/gt_done']);
     const first = model.requests.find((r) => !r.side)!;
-    expect(first.userText).toMatch(/Work on bead bead-42/);
-    expect(first.raw).toMatch(/You are a polecat: you work one bead, bead bead-42/);
+    expect(first.userText).toMatch(/Work on bead bead-primed \("primed work"\)/);
+    expect(first.raw).toMatch(/You are a polecat: you work one bead, bead bead-primed \(\\"primed work\\"\)/);
   });
 
   it('polecat whose gt_done is refused (revoked) exits 1: its bead is not done', async () => {
@@ -102,7 +103,8 @@ describe('claude-code runtime with the real claude CLI', () => {
     const results = a.events.filter((e) => e.type === 'tool' && e.phase === 'result');
     expect(JSON.parse(String(results[0]!.output))).toMatchObject({ ok: true, bead: { id: 'bead-primed' } });
     expect(results.map((e) => e.ok)).toEqual([true, !revoke]);
-    expect(f.worker.calls.map((c) => [c.kind, c.body])).toEqual(revoke ? [['tools/gt_prime', {}]] : [['tools/gt_prime', {}], ['tools/gt_done', { summary: 'from the shell' }]]);
+    // the runner's own gt_prime at start, then the shell's
+    expect(f.worker.calls.map((c) => [c.kind, c.body])).toEqual([['tools/gt_prime', {}], ['tools/gt_prime', {}], ...(revoke ? [] : [['tools/gt_done', { summary: 'from the shell' }]])]);
   });
 
   it('refinery: idle after its first turn, woken by review mail → gt_review_complete, then acknowledges it', async () => {

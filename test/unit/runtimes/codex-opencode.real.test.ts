@@ -60,6 +60,22 @@ describe('codex and opencode accept the generated configuration offline', () => 
     expect(list.stdout + get.stdout).not.toMatch(/eyJ/);
   });
 
+  it.each([
+    ['polecat', 'workspace-write', 'enabled', {}],
+    ['refinery', 'workspace-write', 'enabled', {}],
+    ['mayor', 'read-only', 'restricted', {}],
+    ['polecat whose GASTOWN_CODEX_CONFIG has its own [sandbox_workspace_write]', 'workspace-write', 'restricted', { GASTOWN_CODEX_CONFIG: '[sandbox_workspace_write]\nnetwork_access = false' }],
+  ])('codex resolves the %s config to sandbox %s with network %s from its shell (codex debug prompt-input: what the model is told)', async (who, sandbox, network, env) => {
+    const role = who.split(' ')[0]!;
+    f = await startAgentFixture({ role });
+    home = mkdtempSync(join(tmpdir(), 'gastown-codex-home-'));
+    await codex.prepare(specFor(f, role, home), env);
+    const shown = await run([...cliCommand('@openai/codex', 'codex', process.execPath), 'debug', 'prompt-input'], { HOME: home, CODEX_HOME: join(home, '.codex') }, home);
+    expect(shown.code).toBe(0);
+    expect(shown.stdout).toContain(`\`sandbox_mode\` is \`${sandbox}\``);
+    expect(shown.stdout).toMatch(new RegExp(`Network access is ${network}\\b`));
+  });
+
   it('opencode mcp list connects to the real Gastown MCP server with the generated opencode.json', async () => {
     f = await startAgentFixture({ role: 'mayor' });
     home = mkdtempSync(join(tmpdir(), 'gastown-opencode-home-'));
@@ -95,15 +111,16 @@ describe.each<[RuntimeName, (m: ScriptedModel) => Record<string, string>]>([
   it('polecat: gt_prime then gt_done through MCP, exits 0', async () => {
     f = await startAgentFixture({ role: 'polecat' });
     model = await startScriptedModel(POLECAT_SCRIPT);
-    agent = startAgentProcess(runtime, { ...f.env, ...modelEnv(model), GASTOWN_BEAD_ID: 'bead-42' });
+    agent = startAgentProcess(runtime, { ...f.env, ...modelEnv(model), GASTOWN_BEAD_ID: 'bead-primed' });
     expect(await agent.exit).toBe(0);
     expect(toolResults(agent)).toEqual([['gt_prime', true], ['gt_done', true]]);
     expect(agent.events[0]).toMatchObject({ type: 'session', runtime });
     expect(agent.events.filter((e) => e.type === 'assistant').map((e) => e.text)).toEqual(['Done: reported my bead finished.']);
     expect(agent.events.filter((e) => e.type === 'result')).toMatchObject([{ ok: true }]);
-    expect(f.worker.calls.map((c) => [c.kind, c.body])).toEqual([['tools/gt_prime', {}], ['tools/gt_done', { summary: 'worked on bead-primed' }]]);
+    // the runner's own gt_prime at start (the bead's title), then the model's
+    expect(f.worker.calls.map((c) => [c.kind, c.body])).toEqual([['tools/gt_prime', {}], ['tools/gt_prime', {}], ['tools/gt_done', { summary: 'worked on bead-primed' }]]);
     expect(model.unknownToolResults).toBe(0);
-    expect(model.requests.filter((r) => !r.side)[0]!.raw).toMatch(/You are a polecat: you work one bead, bead bead-42/);
+    expect(model.requests.filter((r) => !r.side)[0]!.raw).toMatch(/You are a polecat: you work one bead, bead bead-primed \(\\"primed work\\"\)/);
   });
 
   it('polecat whose token is revoked: the failed MCP calls are tool results with ok false and the error, never a token; exits 1', async () => {

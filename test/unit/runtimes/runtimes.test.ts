@@ -11,7 +11,8 @@ import { BUILTIN_AGENT_FILE, ContractLineParser, builtin } from '../../../contai
 import { CLAUDE_GASTOWN_TOOLS, ClaudeStreamParser, claudeAllowedTools, claudeCode } from '../../../container/src/runtimes/claude-code.ts';
 import { CodexJsonParser, codex, codexConfig } from '../../../container/src/runtimes/codex.ts';
 import { RUNTIMES, RUN_AGENT_FILE, agentCommand, isRuntimeName } from '../../../container/src/runtimes/index.ts';
-import { GT_BIN_DIR, MCP_SERVER_FILE } from '../../../container/src/runtimes/instructions.ts';
+import { GT_BIN_DIR } from '../../../container/src/runtimes/cli-bin.ts';
+import { MCP_SERVER_FILE, roleInstructions } from '../../../container/src/runtimes/instructions.ts';
 import { OpencodeJsonParser, opencode, opencodeConfig } from '../../../container/src/runtimes/opencode.ts';
 import { gastownToolName, type AgentSpec, type GastownEvent, type OutputParser } from '../../../container/src/runtimes/types.ts';
 
@@ -55,6 +56,22 @@ describe('registry and command', () => {
     expect(gastownToolName('gastown_gt_mail_check')).toBe('gt_mail_check');
     expect(gastownToolName('Bash')).toBe('Bash');
     expect(gastownToolName('mcp__other__gt_done')).toBe('mcp__other__gt_done');
+  });
+});
+
+describe('role instructions', () => {
+  it('only roles with a shell are told about gt: the mayor has none in any runtime, so its instructions say it works through the tools only', () => {
+    const mayor = roleInstructions(spec('mayor'));
+    expect(mayor).not.toMatch(/`gt`|gt --help/);
+    expect(mayor).toContain('you run no shell commands');
+    // what the mayor may run, runtime by runtime
+    expect(claudeAllowedTools({ role: 'mayor' })).toEqual(CLAUDE_GASTOWN_TOOLS);
+    expect(codexConfig(spec('mayor'))).toContain('sandbox_mode = "read-only"');
+    expect(opencodeConfig(spec('mayor')).permission).toMatchObject({ bash: 'deny' });
+    for (const role of ['polecat', 'refinery']) {
+      expect(roleInstructions(spec(role))).toContain('a shell command, `gt` (`gt --help`)');
+      expect(claudeAllowedTools({ role })).toContain('Bash');
+    }
   });
 });
 
@@ -121,6 +138,15 @@ describe('codex', () => {
     expect(toml.match(/sandbox_mode/g)).toHaveLength(1);
     expect(toml.indexOf('[model_providers.x]')).toBeLessThan(toml.indexOf('[mcp_servers.gastown]'));
     expect(codexConfig(spec('polecat'))).toContain('sandbox_mode = "workspace-write"');
+  });
+
+  it('polecats and the refinery (workspace-write) get network from their shell, for gt, git push and installs; the mayor (read-only) does not', () => {
+    for (const role of ['polecat', 'refinery']) expect(codexConfig(spec(role))).toContain('\n[sandbox_workspace_write]\nnetwork_access = true\n');
+    expect(codexConfig(spec('mayor'))).not.toContain('sandbox_workspace_write');
+    // a table the user's TOML already defines is not written twice (TOML refuses that)
+    const own = codexConfig(spec('polecat'), '[sandbox_workspace_write]\nnetwork_access = false');
+    expect(own.match(/sandbox_workspace_write/g)).toHaveLength(1);
+    expect(codexConfig(spec('polecat'), 'sandbox_workspace_write.writable_roots = ["/cache"]').match(/sandbox_workspace_write/g)).toHaveLength(1);
   });
 
   it('first turn: exec with the prompt on stdin; later turns: exec resume <thread id>', () => {
