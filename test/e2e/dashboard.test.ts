@@ -289,6 +289,31 @@ describe('the dashboard, open for ten session lifetimes', () => {
     expect(problems.requests.filter((r) => r.endsWith('/events')).length).toBe(streamsBefore);
     expect(problems.pageErrors).toEqual([]);
   });
+
+  it('should the sign-in handler fail to take the submit, the form posts the credentials to /api/session in its body, never in a URL, and is refused', async () => {
+    const other = await browser.newContext();
+    try {
+      const tab = await other.newPage();
+      await tab.goto(`${f.town.workerUrl}/`);
+      const secret = f.town.vars.GASTOWN_CLIENT_SECRET!;
+      await tab.getByLabel('Client id').fill(f.town.vars.GASTOWN_CLIENT_ID!);
+      await tab.getByLabel('Client secret').fill(secret);
+      // the page's own handler never sees the submit, as if it had failed before taking it over
+      await tab.evaluate(() => window.addEventListener('submit', (event) => event.stopPropagation(), { capture: true }));
+      const [request] = await Promise.all([tab.waitForRequest((r) => (r.isNavigationRequest() && r.method() !== 'GET') || new URL(r.url()).search !== ''), tab.getByRole('button', { name: 'Sign in' }).click()]);
+      expect(request.method()).toBe('POST');
+      expect(request.url()).toBe(`${f.town.workerUrl}/api/session`);
+      expect(new URLSearchParams(request.postData() ?? '').get('client_secret')).toBe(secret);
+      // the route refuses it (the page's no-referrer policy makes the browser send `Origin: null`): no session without the page
+      const answer = await request.response();
+      expect(answer?.status()).toBe(403);
+      expect(await answer?.text()).not.toContain(secret);
+      expect(await other.cookies()).toEqual([]);
+      expect(tab.url()).toBe(`${f.town.workerUrl}/api/session`);
+    } finally {
+      await other.close();
+    }
+  });
 });
 
 /** Reads the town's event stream with a bearer token from the start, alongside the page, reconnecting after the last id. */
