@@ -299,7 +299,7 @@ describe('the dashboard, open for ten session lifetimes', () => {
       await tab.getByLabel('Client id').fill(f.town.vars.GASTOWN_CLIENT_ID!);
       await tab.getByLabel('Client secret').fill(secret);
       // the page's own handler never sees the submit, as if it had failed before taking it over
-      await tab.evaluate(() => window.addEventListener('submit', (event) => event.stopPropagation(), { capture: true }));
+      await tab.evaluate(`window.addEventListener('submit', (event) => event.stopPropagation(), { capture: true })`);
       const [request] = await Promise.all([tab.waitForRequest((r) => (r.isNavigationRequest() && r.method() !== 'GET') || new URL(r.url()).search !== ''), tab.getByRole('button', { name: 'Sign in' }).click()]);
       expect(request.method()).toBe('POST');
       expect(request.url()).toBe(`${f.town.workerUrl}/api/session`);
