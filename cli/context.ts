@@ -14,6 +14,8 @@ export class CliContext {
   readonly env: NodeJS.ProcessEnv;
   readonly stdout: NodeJS.WriteStream;
   readonly stderr: NodeJS.WriteStream;
+  /** Set from `--json` before a command runs: output for programs, so no spinner either. */
+  jsonOutput = false;
 
   constructor(io: { env?: NodeJS.ProcessEnv; stdout?: NodeJS.WriteStream; stderr?: NodeJS.WriteStream } = {}) {
     this.env = io.env ?? process.env;
@@ -57,9 +59,9 @@ export class CliContext {
     throw new UsageError(`you have ${towns.length} towns; name one: ${towns.map((t) => `${t.id} (${t.name})`).join(', ')}`);
   }
 
-  /** Awaits `work` with a spinner on stderr after a second (TTY only). */
+  /** Awaits `work` with a spinner on stderr after a second (a TTY, and not `--json`). */
   wait<T>(label: string, work: Promise<T>): Promise<T> {
-    return withProgress(label, work, this.stderr);
+    return this.jsonOutput ? work : withProgress(label, work, this.stderr);
   }
 
   /** `--json`: the value on stdout; otherwise the human text. */

@@ -19,6 +19,9 @@ export function createProgram(cli: CliContext): Command {
     .option('--client-secret <secret>', 'client secret (env GASTOWN_CLIENT_SECRET; prefer the env or gastown login)')
     .option('--json', 'machine-readable output on stdout')
     .exitOverride()
+    .hook('preAction', (_program, action) => {
+      cli.jsonOutput = Boolean(action.optsWithGlobals<{ json?: boolean }>().json);
+    })
     .showHelpAfterError('(add --help for usage)')
     .configureOutput({ writeOut: (s) => cli.stdout.write(s), writeErr: (s) => cli.stderr.write(s) })
     .addHelpText(

@@ -6,6 +6,8 @@ export interface AppEnv {
   Bindings: Env;
   Variables: {
     userId: string;
+    /** When the caller's user credential stops being accepted (ms since epoch). */
+    credentialExpiresAt: number;
     agent: AgentClaims;
     container: ContainerClaims;
   };

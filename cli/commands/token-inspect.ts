@@ -2,7 +2,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import type { Command } from 'commander';
 import { decodeJwt, decodeProtectedHeader, type JWTPayload, type ProtectedHeaderParameters } from 'jose';
 import type { CliContext } from '../context.ts';
-import { CliFailure } from '../errors.ts';
+import { CliFailure, UsageError } from '../errors.ts';
 import { duration, relative } from '../output.ts';
 
 /** What `token inspect` reports: decoded, never verified, never the token itself. */
@@ -58,14 +58,26 @@ export function inspectToken(token: string, source: TokenReport['source'], now: 
   };
 }
 
-/** The token from the argument, a file (a token file such as GASTOWN_TOKEN_FILE), or stdin (`-`). */
+/**
+ * The token from the argument, a file (a token file such as GASTOWN_TOKEN_FILE), or stdin
+ * (`-`). An argument that is neither an existing file nor a JWT (a mistyped or missing
+ * path, most likely) is a usage error; the argument is not echoed, as it may be a token.
+ */
 function readToken(arg: string): { token: string; source: TokenReport['source'] } {
   if (arg === '-') return { token: readFileSync(0, 'utf8').trim(), source: 'stdin' };
-  if (!arg.includes('.') || (existsSync(arg) && statSync(arg).isFile())) {
-    if (!existsSync(arg)) throw new CliFailure('not_found', 'the argument is neither a JWT nor an existing file');
-    return { token: readFileSync(arg, 'utf8').trim(), source: 'file' };
-  }
+  if (existsSync(arg) && statSync(arg).isFile()) return { token: readFileSync(arg, 'utf8').trim(), source: 'file' };
+  if (!decodes(arg.trim())) throw new UsageError('the argument is neither a JWT nor an existing file');
   return { token: arg.trim(), source: 'argument' };
+}
+
+function decodes(token: string): boolean {
+  try {
+    decodeProtectedHeader(token);
+    decodeJwt(token);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** `token inspect <jwt|file|->`. */

@@ -69,6 +69,12 @@ export class TownDirectory extends DurableObject<Env> {
     return this.#sql.run(`UPDATE sessions SET expires_at = ? WHERE id = ? AND expires_at >= ?`, expiresAt, sid, Date.now()) > 0;
   }
 
+  /** Whether a session is open: not signed out, and refreshed within its max age. */
+  async hasSession(sid: string): Promise<boolean> {
+    if (!hasTable(this.ctx.storage.sql, 'sessions')) return false;
+    return this.#sql.one(`SELECT 1 AS open FROM sessions WHERE id = ? AND expires_at >= ?`, sid, Date.now()) !== null;
+  }
+
   /** Ends a session (sign out). */
   async closeSession(sid: string): Promise<void> {
     if (hasTable(this.ctx.storage.sql, 'sessions')) this.#sql.run(`DELETE FROM sessions WHERE id = ?`, sid);

@@ -21,8 +21,11 @@ import { MAX_GRANT_BYTES, clientCredentials, credentialsMatch } from './auth';
 export const sessionRoutes = new Hono<AppEnv>()
   .get('/', async (c) => {
     const keys = await envKeys(c.env);
-    const valid = async (audience: typeof SESSION_AUDIENCE | typeof REFRESH_AUDIENCE, cookie: string | undefined) =>
-      cookie ? verifySessionToken(keys, audience, cookie, Date.now()).catch(() => null) : null;
+    // a cookie counts only while its session is open: a signed-out session's cookies are worth nothing
+    const valid = async (audience: typeof SESSION_AUDIENCE | typeof REFRESH_AUDIENCE, cookie: string | undefined) => {
+      const claims = cookie ? await verifySessionToken(keys, audience, cookie, Date.now()).catch(() => null) : null;
+      return claims && (await c.env.DIRECTORY.getByName(claims.sub).hasSession(claims.sid)) ? claims : null;
+    };
     const access = await valid(SESSION_AUDIENCE, accessCookie(c));
     const refreshable = (await valid(REFRESH_AUDIENCE, refreshCookie(c))) !== null;
     const lifetimeSeconds = readConfig(c.env).userTokenTtlSeconds;

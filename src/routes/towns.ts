@@ -3,6 +3,7 @@ import type { AppEnv } from '../app-env';
 import { readConfig } from '../domain/config';
 import { AppError, unwrap } from '../errors';
 import { jsonBody } from '../middleware/body';
+import { endStreamAfter } from '../services/event-hub';
 import { userAuth } from '../middleware/user-auth';
 import { CreateRigBody, CreateTownBody, DispatchAgentBody, MayorMessageBody, SettingsBody, pageQuery } from './schemas';
 import { newTownId, townStub, userCall } from './town-stub';
@@ -87,5 +88,7 @@ export const townRoutes = new Hono<AppEnv>()
     if (lastId) headers.set('last-event-id', lastId);
     const res = await stub.fetch(new Request(`http://town/events${new URL(c.req.url).search}`, { headers, signal: c.req.raw.signal }));
     if (res.status === 429) throw new AppError('rate_limited', ((await res.json()) as { error: { message: string } }).error.message, { retryAfter: 5 });
-    return res;
+    if (!res.ok || !res.body) return res;
+    // the stream lives no longer than the credential it was opened with: expired or signed out, it is not renewed by staying open
+    return new Response(endStreamAfter(res.body, c.get('credentialExpiresAt') - Date.now()), res);
   });

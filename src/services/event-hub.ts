@@ -95,3 +95,64 @@ export class EventHub {
     }
   }
 }
+
+/** Timers longer than this fire at once; a stream that lives this long (24.8 days) ends early, losing nothing. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** Sent before a stream ends for its credential's expiry, when it ends between frames: reconnect at once. */
+export const EXPIRED_FRAME = ': the credential of this stream has expired; reconnect with Last-Event-ID\nretry: 0\n\n';
+
+/**
+ * `body` (an SSE stream) that ends cleanly `ms` from now: the credential it was opened
+ * with is not accepted past then, so the stream is not either. The client reconnects with
+ * `Last-Event-ID` and a current credential and loses nothing. When the bytes passed on so
+ * far end between frames, it is told to reconnect at once (`retry: 0`); mid-frame nothing
+ * is added, and the unfinished frame is discarded by the client (SSE dispatches a frame
+ * only at its blank line) and replayed on the next connection. Cancelling the result
+ * cancels `body`.
+ */
+export function endStreamAfter(body: ReadableStream<Uint8Array>, ms: number): ReadableStream<Uint8Array> {
+  const reader = body.getReader();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let ended = false;
+  // the last two bytes passed on: every frame here ends with "\n\n"
+  let tail = [10, 10];
+  const end = () => {
+    ended = true;
+    clearTimeout(timer);
+    reader.cancel().catch(() => {});
+  };
+  return new ReadableStream<Uint8Array>(
+    {
+      start(controller) {
+        timer = setTimeout(() => {
+          if (ended) return;
+          if (tail[0] === 10 && tail[1] === 10) controller.enqueue(encoder.encode(EXPIRED_FRAME));
+          controller.close();
+          end();
+        }, Math.min(Math.max(0, ms), MAX_TIMER_MS));
+      },
+      async pull(controller) {
+        let chunk: ReadableStreamReadResult<Uint8Array>;
+        try {
+          chunk = await reader.read();
+        } catch (err) {
+          if (!ended) (end(), controller.error(err));
+          return;
+        }
+        if (ended) return;
+        if (chunk.done) {
+          end();
+          controller.close();
+          return;
+        }
+        const bytes = chunk.value;
+        if (bytes.byteLength >= 2) tail = [bytes[bytes.byteLength - 2]!, bytes[bytes.byteLength - 1]!];
+        else if (bytes.byteLength === 1) tail = [tail[1]!, bytes[0]!];
+        controller.enqueue(bytes);
+      },
+      cancel: end,
+    },
+    { highWaterMark: 0 },
+  );
+}

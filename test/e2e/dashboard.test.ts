@@ -18,7 +18,8 @@ const ARTIFACTS = join(ROOT, 'test-results', 'dashboard');
  * The dashboard in headless Chromium against a real local town (wrangler dev, the control
  * server, real agents), with 4 s sessions and 6 s agent tokens refreshed every 2 s: the
  * page stays open for ten session lifetimes and does its work (countdowns, refreshes,
- * the mayor, dispatch, stop, refresh now) with no console error, no failed request and
+ * the mayor, dispatch, stop, refresh now) with no console error, no failed request (its
+ * event stream is ended by the server at each cookie's expiry, never cut by the page) and
  * every town event once. Then the faults, from outside: offline past the access cookie
  * while the Worker restarts, the access cookie taken away, pages on other origins, and a
  * sign-out in another tab.
@@ -149,16 +150,15 @@ describe('the dashboard, open for ten session lifetimes', () => {
     await eventually(async () => (server.ids.at(-1) ?? 0) >= pageIds.at(-1)!, 10_000, 'the server stream to reach the page');
     expect(pageIds).toEqual(server.ids.filter((id) => id <= pageIds.at(-1)!));
     expect(Number(await feed.getAttribute('data-gaps'))).toBe(0);
+    // the server ends each connection when the cookie it was opened with expires (plus the 2 s leeway), and the page resumes on its renewed cookie
     const connections = Number(await feed.getAttribute('data-connections'));
-    expect(connections).toBeGreaterThanOrEqual(LIFETIMES);
+    expect(connections).toBeGreaterThanOrEqual(Math.floor(openFor / ((USER_TTL_SECONDS + 2) * 1000)));
 
-    // nothing went wrong: the only unfinished requests are the streams the page closed itself to resume after a renewal
-    const closedStreams = problems.failedRequests.filter((r) => r === `net::ERR_ABORTED GET /api/towns/${townId}/events`);
+    // nothing went wrong, not even a request the page cut short
     expect(problems.consoleErrors).toEqual([]);
     expect(problems.pageErrors).toEqual([]);
     expect(problems.errorResponses).toEqual([]);
-    expect(problems.failedRequests.filter((r) => !closedStreams.includes(r))).toEqual([]);
-    expect(closedStreams.length).toBeLessThanOrEqual(Number(await feed.getAttribute('data-reopened')));
+    expect(problems.failedRequests).toEqual([]);
     expect(f.worker.counts.denied).toEqual([]);
 
     // readable on a phone: nothing wider than the screen
@@ -170,7 +170,7 @@ describe('the dashboard, open for ten session lifetimes', () => {
     console.log(
       `dashboard: open ${((Date.now() - signedInAt) / 1000).toFixed(0)} s = ${((Date.now() - signedInAt) / 1000 / USER_TTL_SECONDS).toFixed(1)} session lifetimes of ${USER_TTL_SECONDS} s; ` +
         `${renewals} renewals; ${connections} stream connections; ${pageIds.length} events shown, each once (ids ${pageIds[0]}..${pageIds.at(-1)}, ${await feed.getAttribute('data-duplicates')} repeats skipped); ` +
-        `${problems.requests.length} requests, ${problems.consoleErrors.length} console errors, ${problems.errorResponses.length} error answers, ${closedStreams.length} streams closed by the page`,
+        `${problems.requests.length} requests, ${problems.consoleErrors.length} console errors, ${problems.errorResponses.length} error answers, ${problems.failedRequests.length} failed requests`,
     );
   });
 
@@ -197,7 +197,7 @@ describe('the dashboard, open for ten session lifetimes', () => {
     await page.waitForTimeout(2 * USER_TTL_SECONDS * 1000);
     expect(problems.consoleErrors.slice(settled.console)).toEqual([]);
     expect(problems.errorResponses.slice(settled.errors)).toEqual([]);
-    expect(problems.failedRequests.slice(settled.failed).filter((r) => r !== `net::ERR_ABORTED GET /api/towns/${townId}/events`)).toEqual([]);
+    expect(problems.failedRequests.slice(settled.failed)).toEqual([]);
 
     const pageIds: number[] = (await page.locator('#feed li[data-event-id]').evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-event-id'))))).reverse();
     await eventually(async () => (server.ids.at(-1) ?? 0) >= pageIds.at(-1)!, 10_000, 'the server stream to reach the page');
@@ -288,6 +288,31 @@ describe('the dashboard, open for ten session lifetimes', () => {
     await page.waitForTimeout(USER_TTL_SECONDS * 1000);
     expect(problems.requests.filter((r) => r.endsWith('/events')).length).toBe(streamsBefore);
     expect(problems.pageErrors).toEqual([]);
+  });
+
+  it('should the sign-in handler fail to take the submit, the form posts the credentials to /api/session in its body, never in a URL, and is refused', async () => {
+    const other = await browser.newContext();
+    try {
+      const tab = await other.newPage();
+      await tab.goto(`${f.town.workerUrl}/`);
+      const secret = f.town.vars.GASTOWN_CLIENT_SECRET!;
+      await tab.getByLabel('Client id').fill(f.town.vars.GASTOWN_CLIENT_ID!);
+      await tab.getByLabel('Client secret').fill(secret);
+      // the page's own handler never sees the submit, as if it had failed before taking it over
+      await tab.evaluate(`window.addEventListener('submit', (event) => event.stopPropagation(), { capture: true })`);
+      const [request] = await Promise.all([tab.waitForRequest((r) => (r.isNavigationRequest() && r.method() !== 'GET') || new URL(r.url()).search !== ''), tab.getByRole('button', { name: 'Sign in' }).click()]);
+      expect(request.method()).toBe('POST');
+      expect(request.url()).toBe(`${f.town.workerUrl}/api/session`);
+      expect(new URLSearchParams(request.postData() ?? '').get('client_secret')).toBe(secret);
+      // the route refuses it (the page's no-referrer policy makes the browser send `Origin: null`): no session without the page
+      const answer = await request.response();
+      expect(answer?.status()).toBe(403);
+      expect(await answer?.text()).not.toContain(secret);
+      expect(await other.cookies()).toEqual([]);
+      expect(tab.url()).toBe(`${f.town.workerUrl}/api/session`);
+    } finally {
+      await other.close();
+    }
   });
 });
 

@@ -1,10 +1,10 @@
 import { exports } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { ORIGIN, forgeToken, kidOf } from './helpers';
+import { ORIGIN, api, forgeToken, kidOf, userToken } from './helpers';
 import { TEST_SECRETS } from './secrets';
 
 /** A browser's requests: same origin unless told otherwise, cookies from earlier answers sent back. */
-function browser(origin = ORIGIN) {
+function browser(origin = ORIGIN, base = ORIGIN) {
   const jar = new Map<string, { value: string; path: string }>();
   return {
     jar,
@@ -13,7 +13,7 @@ function browser(origin = ORIGIN) {
       const headers: Record<string, string> = { origin, 'cf-connecting-ip': '10.99.0.1', ...init.headers };
       if (cookies) headers.cookie = cookies;
       if (init.body !== undefined) headers['content-type'] = 'application/json';
-      const res = await exports.default.fetch(new Request(`${ORIGIN}${path}`, { method, headers, body: init.body === undefined ? undefined : JSON.stringify(init.body) }));
+      const res = await exports.default.fetch(new Request(`${base}${path}`, { method, headers, body: init.body === undefined ? undefined : JSON.stringify(init.body) }));
       const setCookies = res.headers.getSetCookie();
       for (const line of setCookies) {
         const [pair, ...attrs] = line.split(';').map((p) => p.trim());
@@ -26,6 +26,21 @@ function browser(origin = ORIGIN) {
       return { status: res.status, json: text ? JSON.parse(text) : null, text, setCookies };
     },
   };
+}
+
+/**
+ * Every town of the tests' user, read with a bearer token (not through any cookie under
+ * test). Other test files create towns of the same user meanwhile: compare by name.
+ */
+async function towns(): Promise<Array<{ id: string; name: string }>> {
+  const token = await userToken();
+  const all: Array<{ id: string; name: string }> = [];
+  for (let after = ''; ; ) {
+    const page = await api(`/api/towns?limit=500${after ? `&after=${after}` : ''}`, { token });
+    all.push(...page.json.towns);
+    if (page.json.towns.length < 500) return all;
+    after = page.json.towns.at(-1).id;
+  }
 }
 
 const credentials = { client_id: TEST_SECRETS.GASTOWN_CLIENT_ID, client_secret: TEST_SECRETS.GASTOWN_CLIENT_SECRET };
@@ -88,14 +103,59 @@ describe('the dashboard session', () => {
     expect(again.json.error.code).toBe('unauthorized');
   });
 
+  it('over https both cookies are Secure, when set and when cleared', async () => {
+    const site = 'https://gastown.example';
+    const b = browser(site, site);
+    const signIn = await b.call('POST', '/api/session', { body: credentials });
+    expect(signIn.status).toBe(200);
+    const refreshed = await b.call('POST', '/api/session/refresh');
+    const signOut = await b.call('POST', '/api/session/sign-out');
+    for (const answer of [signIn, refreshed, signOut]) {
+      expect(answer.setCookies.map((c) => c.slice(0, c.indexOf('=')))).toEqual(['gastown_session', 'gastown_refresh']);
+      for (const cookie of answer.setCookies) expect(cookie.split(';').map((a) => a.trim())).toContain('Secure');
+    }
+    // and over plain http none is
+    const plain = await browser().call('POST', '/api/session', { body: credentials });
+    expect(plain.setCookies).toHaveLength(2);
+    for (const cookie of plain.setCookies) expect(cookie).not.toMatch(/Secure/);
+  });
+
+  it('an access cookie after sign-out → 401, nothing changed', async () => {
+    const b = browser();
+    await b.call('POST', '/api/session', { body: credentials });
+    const town = await b.call('POST', '/api/towns', { body: { name: 'signed out soon' } });
+    const access = b.jar.get('gastown_session')!;
+    const planted = `after sign-out ${crypto.randomUUID()}`;
+    const before = (await b.call('GET', `/api/towns/${town.json.id}`)).json;
+    expect((await b.call('POST', '/api/session/sign-out')).status).toBe(200);
+
+    // someone who kept a copy of the access cookie, well inside its lifetime
+    const kept = browser();
+    kept.jar.set('gastown_session', access);
+    for (const [method, path, body] of [
+      ['GET', '/api/towns', undefined],
+      ['GET', `/api/towns/${town.json.id}`, undefined],
+      ['POST', '/api/towns', { name: planted }],
+      ['POST', `/api/towns/${town.json.id}/rigs`, { name: planted }],
+    ] as const) {
+      const res = await kept.call(method, path, { body });
+      expect(res.status, `${method} ${path}`).toBe(401);
+      expect(res.json.error.code).toBe('token_revoked');
+    }
+    expect((await kept.call('GET', '/api/session')).json).toMatchObject({ signedIn: false });
+    expect((await towns()).filter((t) => t.name === planted)).toEqual([]);
+    expect((await api(`/api/towns/${town.json.id}`, { token: await userToken() })).json).toEqual(before);
+  });
+
   it('without a session, with an expired one, or with a forged one: 401, nothing changes', async () => {
-    const none = await browser().call('POST', '/api/towns', { body: { name: 'x' } });
+    const planted = `refused ${crypto.randomUUID()}`;
+    const none = await browser().call('POST', '/api/towns', { body: { name: planted } });
     expect(none.status).toBe(401);
     const now = Math.floor(Date.now() / 1000);
     const expired = await forgeToken({ kid: await kidOf(TEST_SECRETS.GASTOWN_JWT_SECRET), claims: { sub: TEST_SECRETS.GASTOWN_CLIENT_ID, sid: 's', aud: 'gastown-session', iat: now - 60, exp: now - 5 }, omit: ['agentId', 'townId', 'userId', 'gen'] });
     const b = browser();
     b.jar.set('gastown_session', { value: expired, path: '/' });
-    const stale = await b.call('POST', '/api/towns', { body: { name: 'x' } });
+    const stale = await b.call('POST', '/api/towns', { body: { name: planted } });
     expect(stale.status).toBe(401);
     expect(stale.json.error.code).toBe('token_expired');
     expect((await b.call('GET', '/api/session')).json).toMatchObject({ signedIn: false, refreshable: false });
@@ -103,6 +163,10 @@ describe('the dashboard session', () => {
     const token = await browser().call('POST', '/api/auth/token', { body: { grant_type: 'client_credentials', ...credentials } });
     b.jar.set('gastown_session', { value: token.json.access_token, path: '/' });
     expect((await b.call('GET', '/api/towns')).status).toBe(401);
-    expect((await browser().call('POST', '/api/session', { body: { ...credentials, client_secret: 'wrong-wrong-wrong' } })).status).toBe(401);
+    expect((await b.call('POST', '/api/towns', { body: { name: planted } })).status).toBe(401);
+    const wrong = browser();
+    expect((await wrong.call('POST', '/api/session', { body: { ...credentials, client_secret: 'wrong-wrong-wrong' } })).status).toBe(401);
+    expect(wrong.jar.size).toBe(0);
+    expect((await towns()).filter((t) => t.name === planted)).toEqual([]);
   });
 });

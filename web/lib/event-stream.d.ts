@@ -14,13 +14,12 @@ export interface StreamSession {
   fetch(path: string, init?: RequestInit): Promise<Response>;
 }
 export declare class TownEventStream extends EventTarget {
-  constructor(session: StreamSession, townId: string, handlers: StreamHandlers);
+  constructor(session: StreamSession, townId: string, handlers: StreamHandlers, options?: { timers?: { set(fn: () => void, ms: number): unknown; clear(id: unknown): void } });
   lastId: number;
-  stats: { delivered: number; duplicates: number; connections: number; gaps: number; reopened: number };
+  stats: { delivered: number; duplicates: number; connections: number; gaps: number };
   status: 'connecting' | 'open' | 'waiting' | 'stopped';
   detail: string;
   handlers: StreamHandlers;
   start(): void;
-  reopen(): void;
   stop(): void;
 }

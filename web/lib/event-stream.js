@@ -13,16 +13,17 @@ const PERMANENT = new Set([400, 403, 404]);
  * applies and nothing is logged by a failed EventSource). Each connection asks for the
  * events after the last id it delivered (`Last-Event-ID`); every event is delivered once
  * (de-duplicated by id); a `gap` frame (events trimmed before they were read) is reported.
- * It reconnects when the server ends the stream or the network fails (backoff), after
- * `Retry-After` on 429, and at once when `reopen()` is called (the page does after each
- * session renewal, so no connection outlives the access cookie it was opened with by
- * more than one lifetime).
+ * The server ends each connection when the access cookie it was opened with expires, and
+ * says to come back at once (`retry: 0`): the next connection carries the cookie the
+ * session has renewed meanwhile, so the page never cuts a connection itself. It
+ * reconnects when the server ends the stream (after its `retry:`), when the network fails
+ * (backoff), and after `Retry-After` on 429.
  */
 export class TownEventStream extends EventTarget {
   /** Highest id delivered; the next connection resumes after it. */
   lastId = 0;
   /** Events delivered, duplicates skipped, connections made, gaps reported. */
-  stats = { delivered: 0, duplicates: 0, connections: 0, gaps: 0, reopened: 0 };
+  stats = { delivered: 0, duplicates: 0, connections: 0, gaps: 0 };
   /** @type {'connecting' | 'open' | 'waiting' | 'stopped'} */
   status = 'connecting';
   /** Why the stream is waiting, when it is. */
@@ -35,31 +36,27 @@ export class TownEventStream extends EventTarget {
   #failures = 0;
   #retryMs = DEFAULT_RETRY_MS;
   #wake = null;
+  #timers;
 
   /**
    * @param {import('./session.js').Session} session
    * @param {string} townId
    * @param {{onEvent: (e: {id: number, type: string, data: any}) => void, onGap: (gap: {after: number, oldest: number}) => void}} handlers
+   * @param {{timers?: {set: Function, clear: Function}}} options injectable for tests; defaults are the browser's.
    */
-  constructor(session, townId, handlers) {
+  constructor(session, townId, handlers, options = {}) {
     super();
     this.#session = session;
     this.#path = `/api/towns/${encodeURIComponent(townId)}/events`;
     this.handlers = handlers;
+    this.#timers = options.timers ?? { set: (fn, ms) => setTimeout(fn, ms), clear: (id) => clearTimeout(id) };
   }
 
   start() {
     void this.#run();
   }
 
-  /** Ends this connection and resumes at once on a new one, after the last delivered id. */
-  reopen() {
-    if (this.#stopped) return;
-    this.stats.reopened++;
-    this.#controller?.abort();
-    this.#wake?.();
-  }
-
+  /** Ends the stream for good (the page leaves the town, or the session ended). */
   stop() {
     this.#stopped = true;
     this.#controller?.abort();
@@ -162,10 +159,11 @@ export class TownEventStream extends EventTarget {
   }
 
   #sleep(ms) {
+    const timers = this.#timers;
     return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
+      const timer = timers.set(done, ms);
       function done() {
-        clearTimeout(timer);
+        timers.clear(timer);
         resolve();
       }
       this.#wake = done;

@@ -1,6 +1,6 @@
 /**
  * Timing policy of the page, pure (time is passed in): when to renew the session, how
- * long to wait before trying again. Tested in Node (test/e2e/dashboard-policy.test.ts).
+ * long to wait before trying again. Tested in Node (test/unit/web/dashboard-policy.test.ts).
  */
 
 /** The page renews its access cookie when less than this remains, at most. */

@@ -34,7 +34,7 @@ export class EventFeed {
     const st = stream.stats;
     const text = stream.status === 'open' ? 'Live' : stream.status === 'connecting' ? 'Connecting…' : stream.status === 'stopped' ? `Stopped${stream.detail ? `: ${stream.detail}` : ''}` : `Reconnecting: ${stream.detail}`;
     replace(this.status, h('span', { class: `dot ${stream.status}` }), ` ${text} · ${st.delivered} events · ${st.connections} connection${st.connections === 1 ? '' : 's'}${st.duplicates ? ` · ${st.duplicates} repeats skipped` : ''}${st.gaps ? ` · ${st.gaps} gaps` : ''}`);
-    Object.assign(this.status.dataset, { state: stream.status, delivered: String(st.delivered), duplicates: String(st.duplicates), connections: String(st.connections), reopened: String(st.reopened), gaps: String(st.gaps), lastId: String(stream.lastId) });
+    Object.assign(this.status.dataset, { state: stream.status, delivered: String(st.delivered), duplicates: String(st.duplicates), connections: String(st.connections), gaps: String(st.gaps), lastId: String(stream.lastId) });
   }
 }
 

@@ -11,7 +11,8 @@ export function signInView(root, session) {
   const error = h('p', { class: 'error', id: 'sign-in-error', role: 'alert' }, session.endedBecause && session.endedBecause !== 'signed out' ? session.endedBecause : '');
   const form = h(
     'form',
-    { class: 'sign-in', id: 'sign-in', onsubmit: submit },
+    // should the handler below ever fail to take the submit, the browser posts the form: the secret goes in a body, never a URL
+    { class: 'sign-in', id: 'sign-in', method: 'post', action: '/api/session', onsubmit: submit },
     h('p', { class: 'field' }, h('label', { for: 'client-id' }, 'Client id'), id),
     h('p', { class: 'field' }, h('label', { for: 'client-secret' }, 'Client secret'), secret),
     button,

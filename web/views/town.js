@@ -112,9 +112,7 @@ export function townView(root, session, townId) {
     onGap: (gap) => feed.gap(gap),
   });
   const onStatus = () => feed.showStatus(stream);
-  const onRenewed = () => stream.reopen();
   stream.addEventListener('status', onStatus);
-  session.addEventListener('renewed', onRenewed);
 
   loadView.trigger();
   loadHistory.trigger();
@@ -134,7 +132,6 @@ export function townView(root, session, townId) {
     destroy() {
       stream.stop();
       stream.removeEventListener('status', onStatus);
-      session.removeEventListener('renewed', onRenewed);
       for (const t of timers) clearInterval(t);
       for (const loader of [loadView, loadHistory, loadMessages, loadMail]) loader.cancel();
     },

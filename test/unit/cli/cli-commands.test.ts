@@ -213,8 +213,24 @@ describe('commands against a Worker', () => {
     const piped = json(await runCli(['token', 'inspect', '-', '--json'], { env: cleanEnv(), input: agentToken }));
     expect(piped).toMatchObject({ source: 'stdin', kind: 'agent', expired: true });
 
-    const bad = await runCli(['token', 'inspect', 'not.a.jwt', '--json'], { env: cleanEnv() });
+    const garbage = join(env.HOME!, 'garbage.jwt');
+    writeFileSync(garbage, 'not a token\n');
+    const bad = await runCli(['token', 'inspect', garbage, '--json'], { env: cleanEnv() });
     expect(bad.code).toBe(1);
     expect(json(bad).error.code).toBe('invalid_token');
+  });
+
+  it.each([
+    ['a missing file', () => join(env.HOME!, 'no-such-token.jwt')],
+    ['a missing file without a dot', () => join(env.HOME!, 'no-such-token')],
+    ['a directory', () => env.HOME!],
+    ['neither a file nor a JWT', () => 'not.a.jwt'],
+  ])('token inspect of %s is a usage error: exit 2, said without echoing the argument', async (_what, arg) => {
+    const path = arg();
+    const result = await runCli(['token', 'inspect', path, '--json'], { env: cleanEnv() });
+    expect(result.code).toBe(2);
+    expect(json(result)).toEqual({ error: { code: 'usage', message: 'the argument is neither a JWT nor an existing file' } });
+    expect(result.stderr).toBe('gastown: the argument is neither a JWT nor an existing file\n');
+    expect(result.stdout + result.stderr).not.toContain(path);
   });
 });

@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { GastownClient, isGap, type ReconnectInfo, type TownEventsOptions, type TownStreamItem } from '../../../sdk/index.ts';
 import { startSseServer } from './sse-server.ts';
 
@@ -28,6 +28,12 @@ async function collect(iterable: AsyncIterable<TownStreamItem>, until: (items: T
     if (until(items)) break;
   }
   return items;
+}
+
+/** Lets the server and the client run (turns of the event loop, not a clock: fake timers do not move) until `check` holds. */
+async function settle(check: () => boolean) {
+  for (let i = 0; i < 1_000 && !check(); i++) await new Promise((r) => setImmediate(r));
+  expect(check()).toBe(true);
 }
 
 const ids = (items: TownStreamItem[]) => items.map((i) => (isGap(i) ? `gap(${i.after}→${i.oldest})` : i.id));
@@ -128,16 +134,33 @@ describe('town events iterator', () => {
   });
 
   it('a connection gone silent (no keep-alive) is dropped after idleTimeoutMs and reopened', async () => {
-    server.publish(1);
-    server.state.plans.push({ then: 'silent' }, { then: 'hold' });
-    const iterator = client.events('town-1', opts({ idleTimeoutMs: 150 }));
-    const items = await collect(iterator, (all) => {
-      if (all.length === 1) setTimeout(() => server.publish(1), 300);
-      return all.length === 2;
-    });
-    expect(ids(items)).toEqual([1, 2]);
-    expect(reconnects.map((r) => r.reason)).toEqual(['idle']);
-    expect(server.state.connections.map((c) => c.lastEventId)).toEqual([null, '1']);
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      server.publish(1);
+      server.state.plans.push({ then: 'silent' }, { then: 'hold' });
+      let seen: TownStreamItem[] = [];
+      const done = collect(client.events('town-1', opts({ idleTimeoutMs: 90_000 })), (all) => ((seen = [...all]), all.length === 2));
+      await settle(() => seen.length === 1);
+      await vi.advanceTimersByTimeAsync(89_999);
+      expect(reconnects).toEqual([]);
+      await vi.advanceTimersByTimeAsync(1);
+      await settle(() => server.state.connections.length === 2 && server.state.open === 1);
+      server.publish(1);
+      expect(ids(await done)).toEqual([1, 2]);
+      expect(reconnects.map((r) => r.reason)).toEqual(['idle']);
+      expect(server.state.connections.map((c) => c.lastEventId)).toEqual([null, '1']);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('a stream the server ends in the middle of a frame (as at its token’s expiry): the unfinished event is not yielded, and comes whole, once, on the next connection', async () => {
+    server.publish(3);
+    server.state.plans.push({ count: 2, then: 'end-mid-frame' }, { then: 'hold' });
+    const items = await collect(client.events('town-1', opts()), (all) => all.length === 3);
+    expect(items).toEqual([1, 2, 3].map((n) => ({ id: n, type: 'test.event', data: { n } })));
+    expect(server.state.connections.map((c) => c.lastEventId)).toEqual([null, '2']);
+    expect(reconnects.map((r) => [r.reason, r.error])).toEqual([['ended', undefined]]);
   });
 
   it('breaking out of the loop closes the connection', async () => {

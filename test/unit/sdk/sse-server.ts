@@ -10,8 +10,12 @@ export interface ConnectionPlan {
   replayFrom?: number;
   /** How many events to send before ending (default: all retained). */
   count?: number;
-  /** After sending: `end` the response, `hold` it open, go `silent` (no keep-alive), or `destroy` the socket. */
-  then?: 'end' | 'hold' | 'silent' | 'destroy';
+  /**
+   * After sending: `end` the response, end it in the middle of the next event's frame
+   * (`end-mid-frame`, as a server ending a stream at a deadline may), `hold` it open, go
+   * `silent` (no keep-alive), or `destroy` the socket.
+   */
+  then?: 'end' | 'end-mid-frame' | 'hold' | 'silent' | 'destroy';
 }
 
 export interface SeenConnection {
@@ -79,6 +83,7 @@ export async function startSseServer() {
     for (let id = from; id <= last; id++) res.write(`id: ${id}\nevent: test.event\ndata: ${JSON.stringify({ n: id })}\n\n`);
     const then = plan.then ?? 'end';
     if (then === 'end') res.end();
+    else if (then === 'end-mid-frame') res.end(`id: ${last + 1}\nevent: test.event\nda`);
     else if (then === 'destroy') res.write(': about to break\n\n', () => res.socket?.destroy());
     else if (then === 'hold') res.write(': keep-alive\n\n');
   }

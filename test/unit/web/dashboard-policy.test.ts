@@ -194,8 +194,9 @@ function sseServer(scripts: Array<{ frames: string; end: boolean } | Response>) 
 }
 const frame = (id: number, type = 'agent.events') => `id: ${id}\nevent: ${type}\ndata: {"n":${id}}\n\n`;
 
+/** Lets the scripted server and the stream run (turns of the event loop, no clock) until `check` holds. */
 async function until(check: () => boolean) {
-  for (let i = 0; i < 200 && !check(); i++) await new Promise((r) => setTimeout(r, 5));
+  for (let i = 0; i < 200 && !check(); i++) await new Promise((r) => setImmediate(r));
   expect(check()).toBe(true);
 }
 
@@ -215,21 +216,60 @@ describe('the town event stream', () => {
     expect(stream.stats).toMatchObject({ delivered: 4, duplicates: 2, connections: 2 });
   });
 
-  it('reopen() ends the open connection and resumes at once after the last id (as after each session renewal)', async () => {
+  it('a stream the server ends for its cookie’s expiry (retry: 0) resumes at once after the last id, on a new request the page never aborted', async () => {
+    const time = fakeTime();
+    // as the Worker ends it (EXPIRED_FRAME in src/services/event-hub.ts; not imported: this test is type-checked as Node code)
+    const EXPIRED_FRAME = ': the credential of this stream has expired; reconnect with Last-Event-ID\nretry: 0\n\n';
     const server = sseServer([
-      { frames: `${frame(7)}${frame(8)}`, end: false },
-      { frames: frame(9), end: false },
+      { frames: `retry: 2000\n\n${frame(7)}${frame(8)}${EXPIRED_FRAME}`, end: true },
+      { frames: `retry: 2000\n\n${frame(8)}${frame(9)}`, end: false },
     ]);
     const ids: number[] = [];
-    const stream = new TownEventStream(server.session, 't1', { onEvent: (e) => ids.push(e.id), onGap: () => {} });
+    const stream = new TownEventStream(server.session, 't1', { onEvent: (e) => ids.push(e.id), onGap: () => {} }, { timers: time.timers });
     stream.start();
-    await until(() => ids.length === 2);
-    stream.reopen();
     await until(() => ids.length === 3);
+    expect(time.pending()).toEqual([]); // no wait: the clock never moved
     stream.stop();
-    expect(server.requests[0]!.signal?.aborted).toBe(true);
+    expect(server.requests[0]!.signal?.aborted).toBe(false);
     expect(server.requests[1]!.lastEventId).toBe('8');
     expect(ids).toEqual([7, 8, 9]);
+    expect(stream.stats).toMatchObject({ delivered: 3, duplicates: 1, connections: 2 });
+  });
+
+  it('a stream the server ends without a word waits its `retry:` before resuming', async () => {
+    const time = fakeTime();
+    const server = sseServer([
+      { frames: `retry: 2000\n\n${frame(1)}`, end: true },
+      { frames: frame(2), end: false },
+    ]);
+    const ids: number[] = [];
+    const stream = new TownEventStream(server.session, 't1', { onEvent: (e) => ids.push(e.id), onGap: () => {} }, { timers: time.timers });
+    stream.start();
+    await until(() => time.pending().length === 1);
+    expect(time.pending()).toEqual([2_000]);
+    expect(server.requests).toHaveLength(1);
+    time.advance(2_000);
+    await until(() => ids.length === 2);
+    stream.stop();
+    expect(server.requests[1]!.lastEventId).toBe('1');
+  });
+
+  it('a stream the server ends in the middle of a frame: the unfinished event is not delivered, and comes whole, once, after the wait', async () => {
+    const time = fakeTime();
+    const server = sseServer([
+      { frames: `retry: 2000\n\n${frame(1)}id: 2\nevent: agent.events\nda`, end: true },
+      { frames: `retry: 2000\n\n${frame(2)}`, end: false },
+    ]);
+    const events: Array<{ id: number; data: unknown }> = [];
+    const stream = new TownEventStream(server.session, 't1', { onEvent: (e) => events.push(e), onGap: () => {} }, { timers: time.timers });
+    stream.start();
+    await until(() => time.pending().length === 1);
+    expect(events.map((e) => e.id)).toEqual([1]);
+    time.advance(2_000);
+    await until(() => events.length === 2);
+    stream.stop();
+    expect(events).toEqual([1, 2].map((n) => ({ id: n, type: 'agent.events', data: { n } })));
+    expect(server.requests[1]!.lastEventId).toBe('1');
   });
 
   it('a gap frame from the server is reported, and the stream goes on', async () => {
@@ -258,11 +298,14 @@ describe('the town event stream', () => {
   });
   it('a town that is not there (404) stops the stream with the API error instead of asking again', async () => {
     const server = sseServer([json(404, { error: { code: 'not_found', message: 'no such town' } }), { frames: frame(1), end: false }]);
-    const stream = new TownEventStream(server.session, 'gone', { onEvent: () => {}, onGap: () => {} });
+    const time = fakeTime();
+    const stream = new TownEventStream(server.session, 'gone', { onEvent: () => {}, onGap: () => {} }, { timers: time.timers });
     stream.start();
     await until(() => stream.status === 'stopped');
-    await new Promise((r) => setTimeout(r, 20));
     expect(stream.detail).toBe('not_found: no such town');
+    expect(time.pending()).toEqual([]); // nothing scheduled: it will never ask again
+    time.advance(3_600_000);
+    await new Promise((r) => setImmediate(r));
     expect(server.requests).toHaveLength(1);
   });
 });
