@@ -1,12 +1,18 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import type { OutputLine } from '../domain/agent-lines.ts';
+import { MAX_EVENT_BYTES } from '../domain/event-limits.ts';
 import { AgentDirs, type AgentFolders } from './agent-dirs.ts';
 import type { FileOwner } from './atomic-file.ts';
+import { LineSplitter } from './line-splitter.ts';
 import { findProcesses, processStartTime, signalAll } from './proc.ts';
 import { ProcessRecords } from './process-records.ts';
 import { UidPool } from './uid-pool.ts';
 
-/** Longest output line turned into an event; longer ones are cut. */
-export const MAX_LINE_CHARS = 16_000;
+/**
+ * Bytes kept of one output line: a line is whole up to the most an event can hold (its
+ * event could not hold more), and only counted past it.
+ */
+export const MAX_LINE_BYTES = MAX_EVENT_BYTES;
 /** From SIGTERM to SIGKILL. */
 export const KILL_GRACE_MS = 2_000;
 const STDIO_DRAIN_MS = 2_000;
@@ -16,8 +22,8 @@ const POLL_MS = 20;
 
 /** What a started process reports. */
 export interface ProcessHooks {
-  onStdoutLine(line: string): void;
-  onStderrLine(line: string): void;
+  onStdoutLine(line: OutputLine): void;
+  onStderrLine(line: OutputLine): void;
   onExit(code: number | null, signal: NodeJS.Signals | null): void;
 }
 
@@ -50,9 +56,10 @@ export class NoUidError extends Error {}
  * also runs under a uid of its own from a pool, taken back only once every process of that
  * uid is gone. When the agent's main process exits, what it leaves behind (its group; when
  * isolated, anything of its uid) gets SIGTERM, then SIGKILL after the grace period.
- * stdout and stderr are split into lines (each cut at MAX_LINE_CHARS); a process that
- * cannot be spawned reports an exit with code 127. Each running agent is recorded on disk
- * (pid, start time, group, uid) until its processes are gone.
+ * stdout and stderr are split into lines (at most MAX_LINE_BYTES of each kept, the rest
+ * counted: see LineSplitter); a process that cannot be spawned reports an exit with code
+ * 127. Each running agent is recorded on disk (pid, start time, group, uid) until its
+ * processes are gone.
  */
 export class ProcessManager {
   readonly isolated: boolean;
@@ -245,24 +252,8 @@ class Ending {
   }
 }
 
-function splitLines(stream: NodeJS.ReadableStream, onLine: (line: string) => void): void {
-  let buffer = '';
-  stream.setEncoding('utf8');
-  stream.on('data', (chunk: string) => {
-    buffer += chunk;
-    let i: number;
-    while ((i = buffer.indexOf('\n')) >= 0) {
-      const line = buffer.slice(0, i);
-      buffer = buffer.slice(i + 1);
-      if (line.trim()) onLine(line.slice(0, MAX_LINE_CHARS));
-    }
-    if (buffer.length > MAX_LINE_CHARS) {
-      onLine(buffer.slice(0, MAX_LINE_CHARS));
-      buffer = '';
-    }
-  });
-  stream.on('end', () => {
-    if (buffer.trim()) onLine(buffer.slice(0, MAX_LINE_CHARS));
-    buffer = '';
-  });
+function splitLines(stream: NodeJS.ReadableStream, onLine: (line: OutputLine) => void): void {
+  const splitter = new LineSplitter(MAX_LINE_BYTES, onLine);
+  stream.on('data', (chunk: Buffer) => splitter.push(chunk));
+  stream.on('end', () => splitter.end());
 }

@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { controlUrlOf, type ControlConfig } from '../config.ts';
-import { parseStdoutLine, stderrEvent } from '../domain/agent-lines.ts';
+import { fitEvent, parseStdoutLine, stderrEvent, type OutputLine } from '../domain/agent-lines.ts';
 import type { BackoffOptions } from '../domain/backoff.ts';
 import type { CredentialFiles } from '../managers/credential-files.ts';
 import type { Journal, Replayed } from '../managers/journal.ts';
@@ -21,6 +21,8 @@ import type { Stats } from './stats.ts';
 import { WorkerClient, type AgentAddress } from './worker-client.ts';
 import { classify } from './worker-replies.ts';
 
+/** What an event this server writes itself stands for: no line of the agent's, never cut. */
+const SERVER_LINE: OutputLine = { text: '', bytes: 0, truncated: false };
 
 /** What `/agents/start` carries. */
 export interface StartRequest {
@@ -138,15 +140,20 @@ export class AgentService {
     const outbox = this.deliveries.open(address);
     const nonce = randomBytes(24).toString('base64url');
     const record = { ...address, rigId: req.rigId, role: req.role, status: 'running', nonce, outbox, lastHeartbeatOkAt: null, heartbeats: new FailureStreak('heartbeats', address) } as AgentRecord;
-    const event = (fields: Record<string, unknown>) => outbox.addEvent({ ...fields, id: randomUUID(), type: String(fields.type), ts: new Date().toISOString() });
+    const event = (fields: Record<string, unknown>, line: OutputLine, cutType: 'output' | 'stderr') => {
+      const fitted = fitEvent({ ...fields, id: randomUUID(), type: String(fields.type), ts: new Date().toISOString() }, line, cutType);
+      // a closed outbox counts the event itself as dropped
+      if (fitted.truncated && !outbox.closed) this.drops.record(address, 'truncated', 'event', 1);
+      outbox.addEvent(fitted.event, fitted.json);
+    };
     const hooks = {
-      onStdoutLine: (line: string) => {
-        const parsed = parseStdoutLine(line);
-        event(parsed.event);
-        if (parsed.review) outbox.addReview(parsed.review);
-        if (parsed.reviewError) event(parsed.reviewError);
+      onStdoutLine: (line: OutputLine) => {
+        const parsed = line.truncated ? null : parseStdoutLine(line.text);
+        event(parsed?.event ?? { type: 'output', text: line.text }, line, 'output');
+        if (parsed?.review) outbox.addReview(parsed.review);
+        if (parsed?.reviewError) event(parsed.reviewError, SERVER_LINE, 'output');
       },
-      onStderrLine: (line: string) => event(stderrEvent(line)),
+      onStderrLine: (line: OutputLine) => event(stderrEvent(line.text), line, 'stderr'),
       onExit: (code: number | null, signal: NodeJS.Signals | null) => this.#exited(record, code, signal),
     };
     try {

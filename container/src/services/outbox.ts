@@ -141,10 +141,11 @@ export class Outbox {
     }
   }
 
-  addEvent(event: OutboxEvent): void {
+  /** Queues an event; `json` is its JSON when the caller serialized it already. */
+  addEvent(event: OutboxEvent, json = JSON.stringify(event)): void {
     this.#d.stats.eventsQueued++;
     if (this.#refuseAfterClose('event')) return;
-    const item = this.#journal('event', event.id, JSON.stringify(event), () => this.#d.stats.eventsJournaled++);
+    const item = this.#journal('event', event.id, json, () => this.#d.stats.eventsJournaled++);
     this.#events.push(item);
     this.#eventBytes += item.bytes;
     while ((this.#events.length > OUTBOX_MAX_EVENTS || this.#eventBytes > OUTBOX_MAX_BYTES) && this.#events.length - this.#inFlight > 1) {
