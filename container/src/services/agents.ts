@@ -162,7 +162,7 @@ export class AgentService {
         files.write(req.agentId, tokens.token(req.agentId)!, identity.owner);
         return agentEnvironment(process.env, {
           ...address, rigId: req.rigId, role: req.role, token: req.token, tokenFile: files.pathOf(req.agentId),
-          controlUrl: controlUrlOf(this.#d.config), nonce, home: identity.owner ? identity.home : null, agentHome: identity.home, beadId: req.beadId ?? null, requested: req.env,
+          controlUrl: controlUrlOf(this.#d.config), nonce, home: identity.owner ? identity.home : null, agentHome: identity.home, tmpDir: identity.tmp, runtimeDir: identity.run, beadId: req.beadId ?? null, requested: req.env,
         });
       }, hooks);
     } catch (err) {
