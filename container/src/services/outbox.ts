@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { backoffDelayMs, type BackoffOptions } from '../domain/backoff.ts';
-import { eventsBody, nextBatchSize } from '../domain/batch.ts';
+import { EVENTS_PER_BATCH, eventsBody, nextBatchSize } from '../domain/batch.ts';
 import type { DropCause, ItemKind } from '../domain/drops.ts';
 import type { ItemRecord } from '../managers/journal-records.ts';
 import { FailureStreak } from './failure-streak.ts';
@@ -263,7 +263,7 @@ export class Outbox {
   async #sendEvents(): Promise<void> {
     const durable: number[] = [];
     for (const item of this.#events) {
-      if (!item.durable || durable.length === 100) break;
+      if (!item.durable || durable.length === EVENTS_PER_BATCH) break;
       durable.push(item.bytes);
     }
     const batch = this.#events.slice(0, nextBatchSize(durable, this.#splits.at(-1)));
