@@ -230,10 +230,11 @@ export class AgentService {
     return listAgents(this.#agents, this.deliveries, this.#d.tokens, townId);
   }
 
-  /** At boot: an outbox (and the token from its file) for each agent with journaled items, and the drop reports. */
+  /** At boot: an outbox (and the token from its file) for each agent with journaled items, the drop reports, and a drop (`journal_torn`) for each item only a torn record held. */
   #recover(replayed: Replayed): void {
     const { tokens, files } = this.#d;
     this.reporter.restore(replayed.reports);
+    for (const torn of replayed.tornItems) this.drops.record({ agentId: torn.agentId, townId: torn.townId, apiUrl: torn.apiUrl }, 'journal_torn', torn.kind, 1);
     const addresses = this.deliveries.restore(replayed.items);
     files.prune(new Set(addresses.map((a) => a.agentId)));
     for (const address of addresses) {
