@@ -75,12 +75,18 @@ export interface FittedEvent {
 export function fitEvent(event: FittedEvent['event'], line: OutputLine, cutType: 'output' | 'stderr'): FittedEvent {
   if (!line.truncated) {
     const json = JSON.stringify(event);
-    if (utf8Bytes(json) <= MAX_EVENT_BYTES) return { event, json, truncated: false };
+    if (fits(json)) return { event, json, truncated: false };
   }
   const head = { id: event.id, type: cutType, ts: event.ts, truncated: true, originalBytes: line.bytes };
   const room = MAX_EVENT_BYTES - utf8Bytes(JSON.stringify({ ...head, text: '' }));
   const cut = { ...head, text: prefixWithin(line.text, room) };
   return { event: cut, json: JSON.stringify(cut), truncated: true };
+}
+
+/** Whether JSON text takes at most MAX_EVENT_BYTES of UTF-8. */
+function fits(json: string): boolean {
+  // a UTF-16 code unit is at most 3 bytes of UTF-8: most events need no encoding to be measured
+  return json.length * 3 <= MAX_EVENT_BYTES || utf8Bytes(json) <= MAX_EVENT_BYTES;
 }
 
 function utf8Bytes(text: string): number {

@@ -61,8 +61,9 @@ export class NoUidError extends Error {}
  * Runs agents as real child processes, argv spawned without a shell, each in a process
  * group of its own with its own folders. When this server is root (`isolated`), each agent
  * also runs under a uid of its own from a pool, taken back only once every process of that
- * uid is gone and what it left in the shared temporary folders is removed. When the agent's main process exits, what it leaves behind (its group; when
- * isolated, anything of its uid) gets SIGTERM, then SIGKILL after the grace period.
+ * uid is gone and what it left in the shared temporary folders is removed. When the
+ * agent's main process exits, what it leaves behind (its group; when isolated, anything of
+ * its uid) gets SIGTERM, then SIGKILL after the grace period.
  * stdout and stderr are split into lines (at most MAX_LINE_BYTES of each kept, the rest
  * counted: see LineSplitter); a process that cannot be spawned reports an exit with code
  * 127. Each running agent is recorded on disk (pid, start time, group, uid) until its
