@@ -36,6 +36,34 @@ export interface LocalTownOptions {
   onExit?: (source: 'worker' | 'control', code: number | null, signal: NodeJS.Signals | null) => void;
 }
 
+/** Where a local town's Worker reads its vars and keeps its Durable Objects. */
+export interface TownState {
+  /** The Worker's vars and secrets (`wrangler dev --env-file`): 0600. */
+  envFile: string;
+  /** wrangler's local state, every town's SQLite with its `agentEnv` values (`--persist-to`): 0700. */
+  persistDir: string;
+}
+
+/**
+ * Prepares a local town's state dir. The dir itself is 0711: a control server running as
+ * root gives each agent a uid of its own, and agents must pass through it to their folders
+ * (as through the image's /var/lib/gastown). What the Worker keeps there is the owner's
+ * alone, so no agent can read another town's storage or the secrets: wrangler's folder is
+ * 0700 and the vars file 0600, whatever modes an earlier run left.
+ */
+export function prepareTownState(stateDir: string, vars: Record<string, string>): TownState {
+  mkdirSync(stateDir, { recursive: true });
+  chmodSync(stateDir, 0o711);
+  const persistDir = join(stateDir, 'wrangler');
+  mkdirSync(persistDir, { recursive: true, mode: 0o700 });
+  chmodSync(persistDir, 0o700);
+  const envFile = join(stateDir, 'worker.env');
+  // written fresh: a mode given to writeFileSync applies only to a file it creates
+  rmSync(envFile, { force: true });
+  writeFileSync(envFile, formatVars(vars), { mode: 0o600, flag: 'wx' });
+  return { envFile, persistDir };
+}
+
 /** A port of the town is taken: the processes would fail to listen while the other server answered health checks. */
 export class PortInUseError extends Error {
   readonly port: number;
@@ -69,16 +97,12 @@ export async function startLocalTown(options: LocalTownOptions): Promise<LocalTo
   if (!runControl && !options.workerContainerUrl) throw new Error('without a local control server the Worker needs workerContainerUrl');
   const workerUrl = `http://127.0.0.1:${options.port}`;
   const containerUrl = runControl ? `http://127.0.0.1:${options.containerPort}` : options.workerContainerUrl!;
-  // the control server listens on every interface, wrangler dev on loopback
+  // both listen on loopback; the control server's port is checked on every interface, as a
+  // listener on any of them would make its own listen fail too
   if (await portInUse(options.port, '127.0.0.1')) throw new PortInUseError(options.port, 'worker');
   if (runControl && (await portInUse(options.containerPort, '0.0.0.0'))) throw new PortInUseError(options.containerPort, 'control');
   const vars: Record<string, string> = { ...options.vars, CONTAINER_URL: options.workerContainerUrl ?? containerUrl };
-  mkdirSync(options.stateDir, { recursive: true });
-  // a control server running as root gives each agent a uid of its own: they must be able to
-  // pass through this folder to theirs (as through the image's /var/lib/gastown)
-  chmodSync(options.stateDir, 0o711);
-  const envFile = join(options.stateDir, 'worker.env');
-  writeFileSync(envFile, formatVars(vars), { mode: 0o600 });
+  const { envFile, persistDir } = prepareTownState(options.stateDir, vars);
 
   /** Children we are ending ourselves; any other exit after start-up is reported. */
   const ending = new Set<ChildProcess>();
@@ -119,7 +143,7 @@ export async function startLocalTown(options: LocalTownOptions): Promise<LocalTo
   const startWorker = () => track(
     spawn(
       WRANGLER,
-      ['dev', ...(config ? ['-c', config.path] : []), '--ip', '127.0.0.1', '--port', String(options.port), '--env-file', envFile, '--persist-to', join(options.stateDir, 'wrangler'), '--show-interactive-dev-session=false', '--log-level', 'log'],
+      ['dev', ...(config ? ['-c', config.path] : []), '--ip', '127.0.0.1', '--port', String(options.port), '--env-file', envFile, '--persist-to', persistDir, '--show-interactive-dev-session=false', '--log-level', 'log'],
       { cwd: ROOT, env: { ...process.env, WRANGLER_SEND_METRICS: 'false', NO_COLOR: '1', FORCE_COLOR: '0' }, stdio: ['ignore', 'pipe', 'pipe'], detached: true },
     ),
     'worker',

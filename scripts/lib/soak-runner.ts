@@ -18,7 +18,7 @@ export interface SoakOptions {
   log?: (line: string) => void;
 }
 
-/** Events by what became of them. `lost` = queued − stored − drops other than refusals (never clamped). */
+/** Events by what became of them. `lost` = queued − stored − drops other than refusals and truncations (never clamped). */
 export interface SoakEvents {
   queued: number;
   stored: number;
@@ -52,7 +52,7 @@ const ALARM_FAULTS = join(ROOT, 'scripts/harness/faulty-alarm-worker.ts');
 /**
  * Runs a town of `agents` agents for `minutes` with `ttl`-second tokens: a mayor, a
  * refinery, built-in polecats, and noisy agents printing what agents no one here wrote
- * print (15 KB lines, arrays, wrong types, broken JSON). With faults, all injected from
+ * print (15 KB and 200 KB lines, arrays, wrong types, broken JSON). With faults, all injected from
  * outside the product: 30% of refresh pushes dropped by a proxy, 20% of alarm passes
  * throwing (a harness Worker entry wrapping the TownDO), the control server stopped with
  * SIGTERM (clock skewed −20 s after) and later killed with SIGKILL (+20 s after), and
@@ -150,7 +150,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     const stored = view.agents.reduce((n: number, a: { eventsStored: number }) => n + a.eventsStored, 0);
     const refreshes = view.agents.reduce((n: number, a: { refreshCount: number }) => n + a.refreshCount, 0);
     const dropped: Record<string, number> = { ...(view.drops?.event ?? {}) };
-    const forgiven = Object.entries(dropped).reduce((n, [cause, count]) => n + (cause === 'refused' ? 0 : count), 0);
+    // a refused event was not stored (lost); a truncated one was stored (cut), so neither is forgiven
+    const forgiven = Object.entries(dropped).reduce((n, [cause, count]) => n + (cause === 'refused' || cause === 'truncated' ? 0 : count), 0);
     const r = total.responses;
     return {
       options: { agents: options.agents, minutes: options.minutes, ttl: options.ttl, faults: options.faults },

@@ -1,11 +1,12 @@
 import type { Context } from 'hono';
 import type { z } from 'zod';
+import { MAX_JSON_DEPTH, jsonDepth } from '../../container/src/domain/json-depth';
 import { AppError } from '../errors';
+
+export { MAX_JSON_DEPTH, jsonDepth };
 
 /** Largest request body accepted, in bytes (a route may ask for less). */
 export const MAX_BODY_BYTES = 1024 * 1024;
-/** Deepest nesting of arrays and objects accepted in a JSON body. */
-export const MAX_JSON_DEPTH = 32;
 
 /**
  * The one body reader of the Worker: counts bytes as they stream in and stops at
@@ -73,23 +74,6 @@ export async function formOrJson(request: Request, maxBytes: number): Promise<Re
     throw new AppError('bad_request', 'the JSON body must be an object');
   }
   return Object.fromEntries(new URLSearchParams(text));
-}
-
-/** The deepest nesting of `[` and `{` outside strings (a scan, no recursion). */
-export function jsonDepth(text: string): number {
-  let depth = 0;
-  let max = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text.charCodeAt(i);
-    if (inString) {
-      if (ch === 92 /* \ */) i++;
-      else if (ch === 34 /* " */) inString = false;
-    } else if (ch === 34) inString = true;
-    else if (ch === 91 /* [ */ || ch === 123 /* { */) max = Math.max(max, ++depth);
-    else if (ch === 93 /* ] */ || ch === 125 /* } */) depth--;
-  }
-  return max;
 }
 
 function tooLarge(maxBytes: number): AppError {

@@ -1,3 +1,4 @@
+import { MAX_EVENT_BYTES } from '../../container/src/domain/event-limits';
 import { isLive } from '../domain/refresh-policy';
 import { agentTokenGranted, type AgentClaims } from '../domain/tokens';
 import { takeFromWindow } from '../domain/rate-limit';
@@ -6,9 +7,6 @@ import type { AgentRow } from '../storage/agent-store';
 import { releaseBead } from './dispatcher';
 import type { TownContext } from './town-context';
 import { publicBead } from './town-view';
-
-/** Largest single agent event stored, in bytes of JSON. */
-export const MAX_EVENT_BYTES = 64 * 1024;
 
 /**
  * The revocation check behind every agent route (see `agentTokenGranted`). Signature and

@@ -1,5 +1,8 @@
-/** Why an item was dropped rather than delivered. */
-export const DROP_CAUSES = ['overflow', 'too_large', 'refused', 'agent_ended', 'superseded'] as const;
+/**
+ * Why an item was dropped rather than delivered (`truncated`: delivered, cut to what one
+ * event may hold; `journal_torn`: its only journal record was torn by a crash mid-write).
+ */
+export const DROP_CAUSES = ['overflow', 'too_large', 'refused', 'agent_ended', 'superseded', 'truncated', 'journal_torn'] as const;
 export type DropCause = (typeof DROP_CAUSES)[number];
 
 /** What was dropped: an agent event, a completion report, a review callback. */

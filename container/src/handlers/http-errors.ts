@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Context } from 'hono';
+import { MAX_JSON_DEPTH, jsonDepth } from '../domain/json-depth.ts';
 
 /** Error codes of the control server, with their statuses. */
 export const CONTROL_STATUS = {
@@ -29,7 +30,8 @@ export const MAX_BODY_BYTES = 1024 * 1024;
 
 /**
  * Reads a JSON object body, counting bytes as they stream in: 413 past `maxBytes`, 400
- * when malformed or not an object. An empty body reads as `{}`.
+ * when nested deeper than MAX_JSON_DEPTH (checked before parsing), malformed or not an
+ * object. An empty body reads as `{}`.
  */
 export async function readJsonObject(c: Context, maxBytes = MAX_BODY_BYTES): Promise<Record<string, unknown>> {
   if (Number(c.req.header('content-length') ?? 0) > maxBytes) throw new ControlError('too_large', `body over ${maxBytes} bytes`);
@@ -51,6 +53,7 @@ export async function readJsonObject(c: Context, maxBytes = MAX_BODY_BYTES): Pro
   }
   const text = Buffer.concat(chunks).toString('utf8');
   if (!text.trim()) return {};
+  if (jsonDepth(text) > MAX_JSON_DEPTH) throw new ControlError('bad_request', `JSON nested deeper than ${MAX_JSON_DEPTH} levels`);
   let value: unknown;
   try {
     value = JSON.parse(text);

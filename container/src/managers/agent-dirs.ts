@@ -8,10 +8,15 @@ import type { FileOwner } from './atomic-file.ts';
 export interface AgentFolders {
   cwd: string;
   home: string;
+  /** Its temporary files (TMPDIR), in its home: they go with it, never into a shared /tmp. */
+  tmp: string;
+  /** Its runtime files (XDG_RUNTIME_DIR: sockets and the like), in its home. */
+  run: string;
 }
 
 /**
- * Each agent's working directory (`work/<agentId>/`) and home (`home/<agentId>/`): mode
+ * Each agent's working directory (`work/<agentId>/`) and home (`home/<agentId>/`, with its
+ * `.tmp/` and `.run/`): mode
  * 0700, owned by the agent's uid when agents are isolated, under root-owned parents that
  * agents may traverse but not list (0711). Removed when the agent's processes are gone:
  * moved aside at once (a new start gets fresh folders), deleted in the background.
@@ -46,7 +51,8 @@ export class AgentDirs {
   }
 
   create(agentId: string, owner: FileOwner | null): AgentFolders {
-    const folders = { cwd: this.workDirOf(agentId), home: this.homeDirOf(agentId) };
+    const home = this.homeDirOf(agentId);
+    const folders = { cwd: this.workDirOf(agentId), home, tmp: join(home, '.tmp'), run: join(home, '.run') };
     for (const dir of Object.values(folders)) {
       mkdirSync(dir, { recursive: true, mode: 0o700 });
       if (owner) chownSync(dir, owner.uid, owner.gid);

@@ -51,23 +51,51 @@ function encodeItem(r: ItemRecord): string {
   return `${head.slice(0, -1)},"body":${r.body}}`;
 }
 
-/** The records of one segment file, and how many torn or corrupt records were skipped. */
-export function decodeSegment(data: Buffer): { records: JournalRecord[]; torn: number } {
+/** Whose item a torn record held, read from the head it kept: the item is lost unless another record holds it. */
+export interface TornItem {
+  id: string;
+  agentId: string;
+  townId: string;
+  apiUrl: string;
+  kind: ItemKind;
+}
+
+/** The records of one segment file, how many torn or corrupt records were skipped, and the items those held (where their head says). */
+export function decodeSegment(data: Buffer): { records: JournalRecord[]; torn: number; tornItems: TornItem[] } {
   const records: JournalRecord[] = [];
+  const tornItems: TornItem[] = [];
   let torn = 0;
   let start = 0;
   while (start < data.length) {
-    const end = data.indexOf(0x0a, start);
-    if (end < 0) {
-      torn++; // the tail a crash cut short
-      break;
-    }
-    const record = decodeLine(data.subarray(start, end));
+    let end = data.indexOf(0x0a, start);
+    // no newline: the tail a crash cut short
+    const record = end < 0 ? null : decodeLine(data.subarray(start, end));
+    if (end < 0) end = data.length;
     if (record) records.push(record);
-    else torn++;
+    else {
+      torn++;
+      const item = tornItemHead(data.subarray(start, end));
+      if (item) tornItems.push(item);
+    }
     start = end + 1;
   }
-  return { records, torn };
+  return { records, torn, tornItems };
+}
+
+const JSON_STRING = '("(?:[^"\\\\]|\\\\.)*")';
+/** An item record's head, written before its body (see encodeItem): what a record cut in its body still holds. */
+const ITEM_HEAD = new RegExp(`^[0-9a-f]{8} \\{"t":"i","seq":\\d+,"id":${JSON_STRING},"agentId":${JSON_STRING},"townId":${JSON_STRING},"apiUrl":${JSON_STRING},"kind":"(event|completed|reviewComplete)"`);
+
+function tornItemHead(line: Buffer): TornItem | null {
+  // an item's head is short; its body, which may be long, comes after it
+  const m = ITEM_HEAD.exec(line.subarray(0, 4_096).toString('utf8'));
+  if (!m) return null;
+  try {
+    const [id, agentId, townId, apiUrl] = [m[1]!, m[2]!, m[3]!, m[4]!].map((s) => JSON.parse(s) as string);
+    return { id: id!, agentId: agentId!, townId: townId!, apiUrl: apiUrl!, kind: m[5] as ItemKind };
+  } catch {
+    return null;
+  }
 }
 
 function decodeLine(line: Buffer): JournalRecord | null {

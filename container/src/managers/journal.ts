@@ -1,7 +1,7 @@
 import { closeSync, fdatasync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, unlinkSync, write } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { decodeSegment, encodeRecord, type ItemRecord, type JournalRecord, type ReportRecord } from './journal-records.ts';
+import { decodeSegment, encodeRecord, type ItemRecord, type JournalRecord, type ReportRecord, type TornItem } from './journal-records.ts';
 
 const writeAsync = promisify(write);
 const datasyncAsync = promisify(fdatasync);
@@ -25,6 +25,8 @@ export interface Replayed {
   reports: ReportRecord[];
   /** Torn or corrupt records skipped. */
   torn: number;
+  /** Items only a torn record held (no intact copy, never acked): lost, to be counted and reported. */
+  tornItems: TornItem[];
 }
 
 type LiveRecord = ItemRecord | ReportRecord;
@@ -89,13 +91,22 @@ export class Journal {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     const names = readdirSync(dir).filter((n) => /^segment-\d+\.log$/.test(n)).sort();
     let torn = 0;
+    const tornItems = new Map<string, TornItem>();
     const decoded: Array<{ segment: Segment; records: JournalRecord[] }> = [];
     for (const name of names) {
       const path = join(dir, name);
       const data = readFileSync(path);
       const result = decodeSegment(data);
       torn += result.torn;
+      for (const item of result.tornItems) tornItems.set(item.id, item);
       decoded.push({ segment: { n: Number(name.slice(8, -4)), path, size: data.length, live: 0, liveBytes: 0 }, records: result.records });
+    }
+    // a torn copy of an item held intact elsewhere (copied forward), or acked, lost nothing
+    for (const { records } of decoded) {
+      for (const r of records) {
+        if (r.t === 'i') tornItems.delete(r.id);
+        else for (const id of r.t === 'a' ? r.ids : r.ack) tornItems.delete(id);
+      }
     }
     const journal = new Journal(dir, { ...DEFAULT_JOURNAL, ...options }, torn);
     for (const { segment, records } of decoded) {
@@ -107,7 +118,7 @@ export class Journal {
     const live = [...journal.#live.values()].map((l) => l.record).sort((a, b) => a.seq - b.seq);
     return {
       journal,
-      replayed: { items: live.filter((r): r is ItemRecord => r.t === 'i'), reports: live.filter((r): r is ReportRecord => r.t === 'd'), torn },
+      replayed: { items: live.filter((r): r is ItemRecord => r.t === 'i'), reports: live.filter((r): r is ReportRecord => r.t === 'd'), torn, tornItems: [...tornItems.values()] },
     };
   }
 

@@ -25,10 +25,16 @@ function realUid(pid: number): number | null {
   }
 }
 
-/** Which processes to find: members of a process group, processes of a uid, or both at once. */
+/** Which processes to find: every field given must match. */
 export interface ProcessMatch {
+  /** Members of this process group. */
   pgid?: number;
+  /** Members of this session. */
+  sid?: number;
+  /** Processes of this real uid. */
   uid?: number;
+  /** Started at this time (clock ticks since boot, as `processStartTime`) or later. */
+  startedSince?: number;
 }
 
 /** Pids of the running (not zombie) processes matching every field given. */
@@ -45,7 +51,10 @@ export function findProcesses(match: ProcessMatch): number[] {
     if (!Number.isInteger(pid) || pid <= 0) continue;
     const fields = statFields(pid);
     if (!fields || fields[0] === 'Z' || fields[0] === 'X') continue;
+    // fields[2] is field 5 (pgrp), fields[3] field 6 (session), fields[19] field 22 (starttime)
     if (match.pgid !== undefined && Number(fields[2]) !== match.pgid) continue;
+    if (match.sid !== undefined && Number(fields[3]) !== match.sid) continue;
+    if (match.startedSince !== undefined && !(Number(fields[19]) >= match.startedSince)) continue;
     if (match.uid !== undefined && realUid(pid) !== match.uid) continue;
     found.push(pid);
   }

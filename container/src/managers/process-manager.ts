@@ -1,12 +1,19 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import type { OutputLine } from '../domain/agent-lines.ts';
+import { MAX_EVENT_BYTES } from '../domain/event-limits.ts';
 import { AgentDirs, type AgentFolders } from './agent-dirs.ts';
 import type { FileOwner } from './atomic-file.ts';
+import { LineSplitter } from './line-splitter.ts';
 import { findProcesses, processStartTime, signalAll } from './proc.ts';
 import { ProcessRecords } from './process-records.ts';
+import { removeSharedLeftovers, sharedEntries } from './shared-leftovers.ts';
 import { UidPool } from './uid-pool.ts';
 
-/** Longest output line turned into an event; longer ones are cut. */
-export const MAX_LINE_CHARS = 16_000;
+/**
+ * Bytes kept of one output line: a line is whole up to the most an event can hold (its
+ * event could not hold more), and only counted past it.
+ */
+export const MAX_LINE_BYTES = MAX_EVENT_BYTES;
 /** From SIGTERM to SIGKILL. */
 export const KILL_GRACE_MS = 2_000;
 const STDIO_DRAIN_MS = 2_000;
@@ -16,8 +23,8 @@ const POLL_MS = 20;
 
 /** What a started process reports. */
 export interface ProcessHooks {
-  onStdoutLine(line: string): void;
-  onStderrLine(line: string): void;
+  onStdoutLine(line: OutputLine): void;
+  onStderrLine(line: OutputLine): void;
   onExit(code: number | null, signal: NodeJS.Signals | null): void;
 }
 
@@ -41,6 +48,12 @@ export interface AgentProcess {
   kill(): Promise<void>;
 }
 
+/** What a process manager is built with beyond its state dir. */
+export interface ProcessManagerOptions {
+  /** The uids agents get when isolated (default: AGENT_UID_FIRST to AGENT_UID_LAST). */
+  uids?: UidPool;
+}
+
 /** No uid is left for another agent. */
 export class NoUidError extends Error {}
 
@@ -48,23 +61,26 @@ export class NoUidError extends Error {}
  * Runs agents as real child processes, argv spawned without a shell, each in a process
  * group of its own with its own folders. When this server is root (`isolated`), each agent
  * also runs under a uid of its own from a pool, taken back only once every process of that
- * uid is gone. When the agent's main process exits, what it leaves behind (its group; when
- * isolated, anything of its uid) gets SIGTERM, then SIGKILL after the grace period.
- * stdout and stderr are split into lines (each cut at MAX_LINE_CHARS); a process that
- * cannot be spawned reports an exit with code 127. Each running agent is recorded on disk
- * (pid, start time, group, uid) until its processes are gone.
+ * uid is gone and what it left in the shared temporary folders is removed. When the
+ * agent's main process exits, what it leaves behind (its group; when isolated, anything of
+ * its uid) gets SIGTERM, then SIGKILL after the grace period.
+ * stdout and stderr are split into lines (at most MAX_LINE_BYTES of each kept, the rest
+ * counted: see LineSplitter); a process that cannot be spawned reports an exit with code
+ * 127. Each running agent is recorded on disk (pid, start time, group, uid) until its
+ * processes are gone.
  */
 export class ProcessManager {
   readonly isolated: boolean;
   readonly dirs: AgentDirs;
   readonly records: ProcessRecords;
-  readonly #uids = new UidPool();
+  readonly #uids: UidPool;
   readonly #children = new Map<string, ChildProcess>();
 
-  constructor(stateDir: string, isolated: boolean) {
+  constructor(stateDir: string, isolated: boolean, options: ProcessManagerOptions = {}) {
     this.isolated = isolated;
     this.dirs = new AgentDirs(stateDir, isolated);
     this.records = new ProcessRecords(stateDir);
+    this.#uids = options.uids ?? new UidPool();
   }
 
   get size(): number {
@@ -85,11 +101,28 @@ export class ProcessManager {
     return this.dirs.workDirOf(agentId);
   }
 
-  /** At boot: ends what a previous server left running, clears the agent folders. Returns how many agents were ended. */
+  /**
+   * At boot: ends what a previous server left running, clears the agent folders, and (when
+   * isolated) removes what agents left in the shared folders under uids of this pool before
+   * those uids are handed out again. Returns how many agents were ended.
+   */
   recover(): number {
     const ended = this.records.reapLeftovers();
     this.dirs.clear();
+    if (this.isolated) {
+      for (const uid of sharedEntries((uid) => this.#uids.includes(uid)).keys()) {
+        if (this.#uids.hold(uid)) void this.#sweep(uid);
+      }
+    }
     return ended;
+  }
+
+  /** A held uid's shared leftovers go, then the uid; one still running belongs to a live agent (of another server, which removes them). */
+  async #sweep(uid: number): Promise<void> {
+    const deadline = Date.now() + GONE_AFTER_KILL_MS;
+    // a leftover SIGKILLed a moment ago may not be gone yet
+    while (findProcesses({ uid }).length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, POLL_MS));
+    if (findProcesses({ uid }).length > 0 || (await removeSharedLeftovers({ uid, gid: uid }))) this.#uids.release(uid);
   }
 
   /**
@@ -160,7 +193,8 @@ export class ProcessManager {
         this.records.remove(agentId);
         await this.dirs.remove(agentId);
       }
-      if (owner) this.#uids.release(owner.uid);
+      // what it left in /tmp and the like would be readable by the next agent of its uid
+      if (owner && (await removeSharedLeftovers(owner))) this.#uids.release(owner.uid);
     });
     return {
       pid,
@@ -245,24 +279,8 @@ class Ending {
   }
 }
 
-function splitLines(stream: NodeJS.ReadableStream, onLine: (line: string) => void): void {
-  let buffer = '';
-  stream.setEncoding('utf8');
-  stream.on('data', (chunk: string) => {
-    buffer += chunk;
-    let i: number;
-    while ((i = buffer.indexOf('\n')) >= 0) {
-      const line = buffer.slice(0, i);
-      buffer = buffer.slice(i + 1);
-      if (line.trim()) onLine(line.slice(0, MAX_LINE_CHARS));
-    }
-    if (buffer.length > MAX_LINE_CHARS) {
-      onLine(buffer.slice(0, MAX_LINE_CHARS));
-      buffer = '';
-    }
-  });
-  stream.on('end', () => {
-    if (buffer.trim()) onLine(buffer.slice(0, MAX_LINE_CHARS));
-    buffer = '';
-  });
+function splitLines(stream: NodeJS.ReadableStream, onLine: (line: OutputLine) => void): void {
+  const splitter = new LineSplitter(MAX_LINE_BYTES, onLine);
+  stream.on('data', (chunk: Buffer) => splitter.push(chunk));
+  stream.on('end', () => splitter.end());
 }

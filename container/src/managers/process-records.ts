@@ -42,10 +42,12 @@ export class ProcessRecords {
 
   /**
    * Ends what a previous control server left running: SIGKILL to each recorded process
-   * group whose leader still has the recorded start time (a reused pid is another
-   * process: left alone). Where the leader is gone but the agent had its own uid, the
-   * group's members still running under that uid are killed too. Every record is removed.
-   * Returns how many leftover agents were ended.
+   * group whose leader still has the recorded start time. A leader pid held by a process
+   * with another start time means the group is gone (the kernel reuses no pid a group or
+   * session still holds): left alone. Where the leader is gone, its group's members are
+   * killed: processes of the recorded group and session (the agent was a session leader)
+   * started no earlier than the leader, and under the agent's uid when it had one. Every
+   * record is removed. Returns how many leftover agents were ended.
    */
   reapLeftovers(): number {
     let ended = 0;
@@ -54,12 +56,17 @@ export class ProcessRecords {
       const record = readRecord(path);
       rmSync(path, { force: true });
       if (!record) continue;
-      const leaderMatches = processStartTime(record.pid) === record.startTime;
-      const members = record.uid !== null ? findProcesses({ pgid: record.pgid, uid: record.uid }) : [];
+      const leaderStart = processStartTime(record.pid);
+      const leaderMatches = leaderStart === record.startTime;
+      if (leaderStart !== null && !leaderMatches) continue;
+      const startedSince = Number(record.startTime);
+      const members = leaderMatches || !record.startTime || !Number.isFinite(startedSince)
+        ? []
+        : findProcesses({ pgid: record.pgid, sid: record.pgid, startedSince, ...(record.uid !== null ? { uid: record.uid } : {}) });
       if (!leaderMatches && members.length === 0) continue;
       signalAll(leaderMatches ? record.pgid : null, members, 'SIGKILL');
       ended++;
-      console.warn(JSON.stringify({ msg: 'ended an agent a previous control server left running', agentId: record.agentId, pid: record.pid }));
+      console.warn(JSON.stringify({ msg: 'ended an agent a previous control server left running', agentId: record.agentId, pid: record.pid, ...(leaderMatches ? {} : { membersOfEndedLeader: members.length }) }));
     }
     return ended;
   }

@@ -1,4 +1,4 @@
-import { delimiter } from 'node:path';
+import { delimiter, join } from 'node:path';
 import { withoutWorkerSecrets } from '../domain/worker-secrets.ts';
 import { GT_BIN_DIR } from '../runtimes/cli-bin.ts';
 
@@ -17,6 +17,9 @@ export interface AgentEnvInputs {
   home: string | null;
   /** The agent's own folder for its runtime's files (GASTOWN_AGENT_HOME), isolated or not. */
   agentHome: string;
+  /** Its own temporary folder (TMPDIR) and runtime folder (XDG_RUNTIME_DIR), in its home. */
+  tmpDir: string;
+  runtimeDir: string;
   /** The bead a polecat works on (GASTOWN_BEAD_ID). */
   beadId: string | null;
   /** The start request's `env`: the TownDO's deliberate choice, passed as given. */
@@ -27,7 +30,9 @@ export interface AgentEnvInputs {
  * An agent's environment: this server's, minus every secret an agent must never hold (the
  * Worker's secrets, the control secret), then the start request's `env` (minus the control
  * secret), then the agent's identity, token file, control URL and nonce, its bead and its
- * runtime's home, and `gt` on its PATH.
+ * runtime's home, and `gt` on its PATH. Temporary, cache, state and runtime files go to
+ * folders in its own home (TMPDIR, XDG_*), not to a shared /tmp where they would outlive it
+ * for the next agent of its uid to read.
  */
 export function agentEnvironment(base: NodeJS.ProcessEnv, i: AgentEnvInputs): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...withoutWorkerSecrets(base), ...i.requested };
@@ -45,6 +50,14 @@ export function agentEnvironment(base: NodeJS.ProcessEnv, i: AgentEnvInputs): No
   });
   if (i.beadId) env.GASTOWN_BEAD_ID = i.beadId;
   env.GASTOWN_AGENT_HOME = i.agentHome;
+  Object.assign(env, {
+    TMPDIR: i.tmpDir,
+    TMP: i.tmpDir,
+    TEMP: i.tmpDir,
+    XDG_RUNTIME_DIR: i.runtimeDir,
+    XDG_CACHE_HOME: join(i.agentHome, '.cache'),
+    XDG_STATE_HOME: join(i.agentHome, '.local', 'state'),
+  });
   // `gt` first on the PATH, for agents that prefer their shell
   env.PATH = [GT_BIN_DIR, env.PATH].filter(Boolean).join(delimiter);
   if (i.home) env.HOME = i.home;

@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { controlUrlOf, type ControlConfig } from '../config.ts';
-import { parseStdoutLine, stderrEvent } from '../domain/agent-lines.ts';
+import { fitEvent, parseStdoutLine, stderrEvent, type OutputLine } from '../domain/agent-lines.ts';
 import type { BackoffOptions } from '../domain/backoff.ts';
 import type { CredentialFiles } from '../managers/credential-files.ts';
 import type { Journal, Replayed } from '../managers/journal.ts';
@@ -21,6 +21,8 @@ import type { Stats } from './stats.ts';
 import { WorkerClient, type AgentAddress } from './worker-client.ts';
 import { classify } from './worker-replies.ts';
 
+/** What an event this server writes itself stands for: no line of the agent's, never cut. */
+const SERVER_LINE: OutputLine = { text: '', bytes: 0, truncated: false };
 
 /** What `/agents/start` carries. */
 export interface StartRequest {
@@ -138,15 +140,20 @@ export class AgentService {
     const outbox = this.deliveries.open(address);
     const nonce = randomBytes(24).toString('base64url');
     const record = { ...address, rigId: req.rigId, role: req.role, status: 'running', nonce, outbox, lastHeartbeatOkAt: null, heartbeats: new FailureStreak('heartbeats', address) } as AgentRecord;
-    const event = (fields: Record<string, unknown>) => outbox.addEvent({ ...fields, id: randomUUID(), type: String(fields.type), ts: new Date().toISOString() });
+    const event = (fields: Record<string, unknown>, line: OutputLine, cutType: 'output' | 'stderr') => {
+      const fitted = fitEvent({ ...fields, id: randomUUID(), type: String(fields.type), ts: new Date().toISOString() }, line, cutType);
+      // a closed outbox counts the event itself as dropped
+      if (fitted.truncated && !outbox.closed) this.drops.record(address, 'truncated', 'event', 1);
+      outbox.addEvent(fitted.event, fitted.json);
+    };
     const hooks = {
-      onStdoutLine: (line: string) => {
-        const parsed = parseStdoutLine(line);
-        event(parsed.event);
-        if (parsed.review) outbox.addReview(parsed.review);
-        if (parsed.reviewError) event(parsed.reviewError);
+      onStdoutLine: (line: OutputLine) => {
+        const parsed = line.truncated ? null : parseStdoutLine(line.text);
+        event(parsed?.event ?? { type: 'output', text: line.text }, line, 'output');
+        if (parsed?.review) outbox.addReview(parsed.review);
+        if (parsed?.reviewError) event(parsed.reviewError, SERVER_LINE, 'output');
       },
-      onStderrLine: (line: string) => event(stderrEvent(line)),
+      onStderrLine: (line: OutputLine) => event(stderrEvent(line.text), line, 'stderr'),
       onExit: (code: number | null, signal: NodeJS.Signals | null) => this.#exited(record, code, signal),
     };
     try {
@@ -155,7 +162,7 @@ export class AgentService {
         files.write(req.agentId, tokens.token(req.agentId)!, identity.owner);
         return agentEnvironment(process.env, {
           ...address, rigId: req.rigId, role: req.role, token: req.token, tokenFile: files.pathOf(req.agentId),
-          controlUrl: controlUrlOf(this.#d.config), nonce, home: identity.owner ? identity.home : null, agentHome: identity.home, beadId: req.beadId ?? null, requested: req.env,
+          controlUrl: controlUrlOf(this.#d.config), nonce, home: identity.owner ? identity.home : null, agentHome: identity.home, tmpDir: identity.tmp, runtimeDir: identity.run, beadId: req.beadId ?? null, requested: req.env,
         });
       }, hooks);
     } catch (err) {
@@ -223,10 +230,11 @@ export class AgentService {
     return listAgents(this.#agents, this.deliveries, this.#d.tokens, townId);
   }
 
-  /** At boot: an outbox (and the token from its file) for each agent with journaled items, and the drop reports. */
+  /** At boot: an outbox (and the token from its file) for each agent with journaled items, the drop reports, and a drop (`journal_torn`) for each item only a torn record held. */
   #recover(replayed: Replayed): void {
     const { tokens, files } = this.#d;
     this.reporter.restore(replayed.reports);
+    for (const torn of replayed.tornItems) this.drops.record({ agentId: torn.agentId, townId: torn.townId, apiUrl: torn.apiUrl }, 'journal_torn', torn.kind, 1);
     const addresses = this.deliveries.restore(replayed.items);
     files.prune(new Set(addresses.map((a) => a.agentId)));
     for (const address of addresses) {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { backoffDelayMs, type BackoffOptions } from '../domain/backoff.ts';
-import { eventsBody, nextBatchSize } from '../domain/batch.ts';
+import { EVENTS_PER_BATCH, eventsBody, nextBatchSize } from '../domain/batch.ts';
 import type { DropCause, ItemKind } from '../domain/drops.ts';
 import type { ItemRecord } from '../managers/journal-records.ts';
 import { FailureStreak } from './failure-streak.ts';
@@ -141,10 +141,11 @@ export class Outbox {
     }
   }
 
-  addEvent(event: OutboxEvent): void {
+  /** Queues an event; `json` is its JSON when the caller serialized it already. */
+  addEvent(event: OutboxEvent, json = JSON.stringify(event)): void {
     this.#d.stats.eventsQueued++;
     if (this.#refuseAfterClose('event')) return;
-    const item = this.#journal('event', event.id, JSON.stringify(event), () => this.#d.stats.eventsJournaled++);
+    const item = this.#journal('event', event.id, json, () => this.#d.stats.eventsJournaled++);
     this.#events.push(item);
     this.#eventBytes += item.bytes;
     while ((this.#events.length > OUTBOX_MAX_EVENTS || this.#eventBytes > OUTBOX_MAX_BYTES) && this.#events.length - this.#inFlight > 1) {
@@ -262,7 +263,7 @@ export class Outbox {
   async #sendEvents(): Promise<void> {
     const durable: number[] = [];
     for (const item of this.#events) {
-      if (!item.durable || durable.length === 100) break;
+      if (!item.durable || durable.length === EVENTS_PER_BATCH) break;
       durable.push(item.bytes);
     }
     const batch = this.#events.slice(0, nextBatchSize(durable, this.#splits.at(-1)));

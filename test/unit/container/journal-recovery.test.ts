@@ -61,7 +61,7 @@ describe('the journal across a control server killed with SIGKILL (real processe
     expect(stats.leftoverAgentsEnded).toBe(1);
   });
 
-  it('crash mid-write: a journal cut inside its last record loses that record alone (skipped, counted, logged); the rest is stored once', async () => {
+  it('crash mid-write: a journal cut inside its last record loses that record alone (skipped, counted, logged, reported as a journal_torn drop of its agent); the rest is stored once', async () => {
     const worker = await startStandInWorker();
     cleanup.push(() => worker.close());
     worker.down = true;
@@ -78,6 +78,10 @@ describe('the journal across a control server killed with SIGKILL (real processe
     await until(() => ticks(worker).length >= N - 1, 20_000, 'the recovered events stored');
     await until(async () => ((await second.call('GET', '/agents')).json as unknown[]).length === 0, 10_000, 'the recovering outbox released');
     expect([...ticks(worker)].sort((a, b) => a - b)).toEqual(Array.from({ length: N - 1 }, (_, i) => i + 1));
+    await until(() => worker.dropTotals()['event/journal_torn'] === 1, 10_000, 'the lost event reported');
+    expect([...worker.drops.values()]).toEqual([{ id: expect.any(String), agentId: 'ticker', cause: 'journal_torn', kind: 'event', count: 1 }]);
+    expect((await second.call('GET', '/stats')).json.drops.event.journal_torn).toBe(1);
+    expect(second.lines.some((l) => l.includes('"msg":"items dropped"') && l.includes('"cause":"journal_torn"'))).toBe(true);
   });
 });
 

@@ -54,6 +54,8 @@ describe('journal', () => {
     expect(replayed.items.map((r) => r.id)).toEqual(['e1', 'e2']);
     expect(replayed.torn).toBe(1);
     expect(reopened.stats.tornRecordsSkipped).toBe(1);
+    // whose item it was, from the head the torn record kept: lost, so counted against its agent
+    expect(replayed.tornItems).toEqual([{ id: 'e3', agentId: 'a1', townId: 't1', apiUrl: 'http://w', kind: 'event' }]);
     // a new server appends to a new segment, never after the torn record
     reopened.appendItem(item('e4', 4));
     await reopened.close();
@@ -73,6 +75,25 @@ describe('journal', () => {
     const { replayed } = Journal.open(dir);
     expect(replayed.items.map((r) => r.id)).toEqual(['e1', 'e3']);
     expect(replayed.torn).toBe(1);
+    expect(replayed.tornItems.map((i) => i.id)).toEqual(['e2']);
+  });
+
+  it('torn records that lost nothing are not counted as lost items: a torn copy of an item held intact elsewhere, a torn item acked later, a torn ack', async () => {
+    const dir = freshDir();
+    const { journal } = Journal.open(dir);
+    for (let i = 1; i <= 3; i++) journal.appendItem(item(`e${i}`, i));
+    await journal.flush();
+    journal.ack(['e2']);
+    await journal.close();
+    const path = join(dir, segments(dir)[0]!);
+    const lines = readFileSync(path, 'utf8').split('\n').filter(Boolean);
+    const corrupt = (line: string) => line.replace(/"n":(\d)/, '"n":7$1');
+    // e1 copied forward (its copy torn), e2's record torn (its ack intact), and an ack cut short at the tail
+    writeFileSync(path, [lines[0], corrupt(lines[0]!), corrupt(lines[1]!), lines[2], lines[3], lines[3]!.slice(0, 12)].join('\n'));
+    const { replayed } = Journal.open(dir);
+    expect(replayed.torn).toBe(3);
+    expect(replayed.items.map((r) => r.id)).toEqual(['e1', 'e3']);
+    expect(replayed.tornItems).toEqual([]);
   });
 
   it('trims: segments go once everything in them and before them is acked, so disk stays bounded', async () => {

@@ -110,6 +110,22 @@ describe('agent lifecycle through the control server', () => {
     expect(JSON.stringify(listed.json)).not.toContain('eyJ');
   });
 
+  it('deep JSON: a body nested past 32 levels is a 400 JSON error on every body route, checked before parsing; 32 levels are parsed', async () => {
+    // an object holding arrays nested `levels - 1` deep: `levels` levels in all
+    const deep = (levels: number) => `{"tokens":${'['.repeat(levels - 1)}${']'.repeat(levels - 1)}}`;
+    const post = (path: string, body: string) => fetch(`${t.c.url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${CONTROL_SECRET}`, 'content-type': 'application/json' }, body });
+    for (const path of ['/agents/start', '/agents/refresh-tokens', '/agents/ghost/message', '/agents/ghost/refresh-token']) {
+      for (const levels of [33, 100_000]) {
+        const res = await post(path, deep(levels));
+        expect([path, levels, res.status, await res.json()]).toEqual([path, levels, 400, { error: { code: 'bad_request', message: 'JSON nested deeper than 32 levels' } }]);
+      }
+    }
+    // at the limit the body is parsed, and answered for what it holds (no token among the entries)
+    const atLimit = await post('/agents/refresh-tokens', deep(32));
+    expect(atLimit.status).toBe(200);
+    expect(JSON.stringify(await atLimit.json())).not.toMatch(/nested/);
+  });
+
   it('heartbeats answered 401 token_expired are healed by one re-mint through the container credential', async () => {
     await t.c.call('POST', '/agents/start', await startBody('healed', now() - 100, { containerCredential: t.worker.credential }));
     const before = tokenFile('healed');

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { chownSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -93,6 +93,50 @@ describe('node container/src/main.ts', () => {
     expect(readdirSync(join(stateDir, 'processes'))).toEqual([]);
     expect((await second.call('GET', '/stats')).json.leftoverAgentsEnded).toBe(2);
     expect(second.lines.filter((l) => l.includes('ended an agent a previous control server left running'))).toHaveLength(2);
+  });
+
+  it('leftover group of a dead leader (agents under the server\'s uid): a restarted server kills the members its killed predecessor\'s agent left in its group', async () => {
+    const stateDir = stateDirFor('orphans');
+    const env = mainEnv(stateDir, { GASTOWN_ISOLATION: 'off' });
+    const first = runMain(env);
+    cleanup.push(() => first.child.kill('SIGKILL'));
+    await first.listening();
+    // the leader forks a grandchild into its own group, then exits when its stdin closes (its server died)
+    const leaderExitsOnEof = [process.execPath, '-e', `const g = require('child_process').spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' }); console.log(JSON.stringify({ type: 'grandchild', pid: g.pid })); process.stdin.resume(); process.stdin.on('end', () => process.exit(0));`];
+    const worker = await startStandInWorker('town-main');
+    cleanup.push(() => worker.close());
+    const leader = await first.call('POST', '/agents/start', { ...(await startBody('orphaner', leaderExitsOnEof)), apiUrl: worker.url });
+    expect(leader.status).toBe(201);
+    await until(() => [...worker.events.values()].some((e) => (e as { type: string }).type === 'grandchild'), 10_000, 'the grandchild reported');
+    const grandchild = ([...worker.events.values()].find((e) => (e as { type: string }).type === 'grandchild') as { pid: number }).pid;
+    cleanup.push(() => process.kill(grandchild, 'SIGKILL'));
+    first.child.kill('SIGKILL');
+    await first.exited;
+    // gone for good (reaped), so only its group's members are left
+    await until(() => !existsSync(`/proc/${leader.json.pid}`), 5_000, 'the leader to exit on EOF and be reaped');
+    expect(alive(grandchild)).toBe(true);
+    const second = runMain(env);
+    cleanup.push(() => second.child.kill('SIGKILL'));
+    await second.listening();
+    await until(() => !alive(grandchild), 5_000, 'the grandchild to be ended');
+    expect((await second.call('GET', '/stats')).json.leftoverAgentsEnded).toBe(1);
+  });
+
+  it('leftover group, pgid not ours: members that started before the recorded leader (another group under a reused number) are left alone', async () => {
+    const stateDir = stateDirFor('older-group');
+    // a group whose leader has gone, its member still running
+    const leader = spawn(process.execPath, ['-e', `const g = require('child_process').spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' }); g.unref(); console.log(g.pid);`], { stdio: ['ignore', 'pipe', 'ignore'], detached: true });
+    const member = Number(await new Promise<string>((r) => leader.stdout!.once('data', (d) => r(String(d)))));
+    cleanup.push(() => process.kill(member, 'SIGKILL'));
+    await new Promise((r) => leader.once('exit', r));
+    mkdirSync(join(stateDir, 'processes'), { recursive: true });
+    // recorded as if the agent started after that member: never the same group
+    writeFileSync(join(stateDir, 'processes', 'later.json'), JSON.stringify({ agentId: 'later', pid: leader.pid, pgid: leader.pid, startTime: String(Number.MAX_SAFE_INTEGER), uid: null }));
+    const p = runMain(mainEnv(stateDir, { GASTOWN_ISOLATION: 'off' }));
+    cleanup.push(() => p.child.kill('SIGKILL'));
+    await p.listening();
+    expect((await p.call('GET', '/stats')).json.leftoverAgentsEnded).toBe(0);
+    expect(alive(member)).toBe(true);
   });
 
   it('not root: logs once, clearly, that agents are NOT isolated and why, and runs them under its own uid', async () => {

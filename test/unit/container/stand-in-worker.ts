@@ -1,5 +1,6 @@
 import { SignJWT, jwtVerify, errors } from 'jose';
 import { createServer, type Server } from 'node:http';
+import { MAX_EVENT_BYTES } from '../../../container/src/domain/event-limits.ts';
 
 /** A real HTTP server standing in for the Worker in control-server tests: verifies HS256 agent tokens. */
 export const WORKER_SECRET = 'stand-in-worker-secret-0123456789abcdef0123';
@@ -54,7 +55,11 @@ export interface StandInWorker {
   currentGen: Map<string, number>;
   /** Bodies above this many bytes get 413. */
   maxBodyBytes: number;
-  /** Events this returns true for are refused (one result each); default: a type that is not a non-empty string of ≤ 100 chars. */
+  /**
+   * Events (as sent) this returns true for are refused too (one result each), beyond what
+   * the real Worker refuses (not an object, no id of 1-200 chars, over MAX_EVENT_BYTES); by
+   * default none. A wrong `type` is kept as `output` (`originalType`), as the Worker keeps it.
+   */
   refuseEvent: (event: Record<string, unknown>) => boolean;
   /** Status the review-complete route answers (200 by default). */
   reviewStatus: number;
@@ -72,13 +77,26 @@ export interface StandInWorker {
   close(): Promise<void>;
 }
 
-const validType = (t: unknown) => typeof t === 'string' && t.length > 0 && t.length <= 100;
+/** What the real Worker does with one event (src/services/agent-api.ts `normalizeEvent`): stored as this, or refused. */
+function normalizeEvent(raw: unknown): { id: string; value: Record<string, unknown> } | { id: string | null; refused: { code: string; message: string } } {
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) return { id: null, refused: { code: 'bad_request', message: 'an event must be a JSON object' } };
+  const value = { ...(raw as Record<string, unknown>) };
+  const id = value.id;
+  if (typeof id !== 'string' || id.length < 1 || id.length > 200) return { id: null, refused: { code: 'bad_request', message: 'an event needs an id of 1-200 characters' } };
+  if (value.type === undefined) value.type = 'output';
+  else if (typeof value.type !== 'string' || value.type.length < 1 || value.type.length > 100) {
+    value.originalType = typeof value.type === 'string' ? value.type.slice(0, 100) : value.type === null ? null : typeof value.type;
+    value.type = 'output';
+  }
+  if (Buffer.byteLength(JSON.stringify(value)) > MAX_EVENT_BYTES) return { id, refused: { code: 'too_large', message: `an event is at most ${MAX_EVENT_BYTES} bytes` } };
+  return { id, value };
+}
 
 export async function startStandInWorker(townId = 'town-test'): Promise<StandInWorker> {
   const state: Omit<StandInWorker, 'url' | 'port' | 'close' | 'dropTotals'> = {
     seen: [], events: new Map(), duplicateEvents: 0, refusedEvents: new Set(), batches: [], remints: 0, down: false, minIat: 0,
     credential: 'container-credential', townId, revoked: new Set(), currentGen: new Map(), maxBodyBytes: WORKER_MAX_BODY_BYTES,
-    refuseEvent: (e) => !validType(e.type), reviewStatus: 200, mailbox: new Map(), drops: new Map(), duplicateDrops: 0, dropRequests: [], calls: [],
+    refuseEvent: () => false, reviewStatus: 200, mailbox: new Map(), drops: new Map(), duplicateDrops: 0, dropRequests: [], calls: [],
   };
   const server: Server = createServer(async (req, res) => {
     const chunks: Buffer[] = [];
@@ -144,16 +162,18 @@ export async function startStandInWorker(townId = 'town-test'): Promise<StandInW
     state.seen.push({ kind, pathAgent: pathAgent!, tokenAgent, status, tokenIat, tokenGen });
     if (status === 403) return send(403, { error: { code: 'forbidden', message: 'other agent' } });
     if (kind === 'events') {
-      const results: Array<{ id: string; status: string; error?: { code: string; message: string } }> = [];
-      for (const e of body.events as Array<{ id: string } & Record<string, unknown>>) {
-        if (state.refuseEvent(e)) {
-          state.refusedEvents.add(e.id);
-          results.push({ id: e.id, status: 'refused', error: { code: 'bad_event', message: 'refused' } });
-        } else if (state.events.has(e.id)) {
+      const results: Array<{ id: string | null; status: string; error?: { code: string; message: string } }> = [];
+      for (const raw of body.events as unknown[]) {
+        const e = normalizeEvent(raw);
+        const refused = 'refused' in e ? e.refused : state.refuseEvent(raw as Record<string, unknown>) ? { code: 'bad_event', message: 'refused' } : null;
+        if (refused) {
+          if (e.id !== null) state.refusedEvents.add(e.id);
+          results.push({ id: e.id, status: 'refused', error: refused });
+        } else if (state.events.has(e.id!)) {
           state.duplicateEvents++;
           results.push({ id: e.id, status: 'duplicate' });
         } else {
-          state.events.set(e.id, e);
+          state.events.set(e.id!, (e as { value: Record<string, unknown> }).value);
           results.push({ id: e.id, status: 'stored' });
         }
       }

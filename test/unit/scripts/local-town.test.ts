@@ -1,10 +1,11 @@
-import { existsSync, mkdtempSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withoutWorkerSecrets } from '../../../container/src/domain/worker-secrets.ts';
-import { PortInUseError, startLocalTown } from '../../../scripts/lib/local-town.ts';
+import { PortInUseError, prepareTownState, startLocalTown } from '../../../scripts/lib/local-town.ts';
 import { freePort, portInUse } from '../../../scripts/lib/ports.ts';
 
 /** `npm start` twice: the second must refuse, not report the first town's health as its own. */
@@ -52,5 +53,35 @@ describe('the local control server environment', () => {
   it('a town without a local control server needs the URL of one', async () => {
     const stateDir = join(mkdtempSync(join(tmpdir(), 'gastown-ext-')), 'state');
     await expect(startLocalTown({ port: await freePort(), containerPort: await freePort(), vars: {}, stateDir, controlServer: false })).rejects.toThrow(/workerContainerUrl/);
+  });
+});
+
+describe('a local town\'s state dir', () => {
+  it('wrangler\'s state (every town\'s SQLite, agentEnv values included) is the owner\'s alone: 0700, the vars file 0600, even where an earlier run left them open; agents may pass the dir (0711) but not read them', () => {
+    const parent = mkdtempSync(join(tmpdir(), 'gastown-town-state-'));
+    chmodSync(parent, 0o711);
+    try {
+      const stateDir = join(parent, 'state');
+      // an earlier run's folders, open to everyone
+      mkdirSync(join(stateDir, 'wrangler', 'v3', 'do'), { recursive: true, mode: 0o777 });
+      chmodSync(join(stateDir, 'wrangler'), 0o777);
+      const sqlite = join(stateDir, 'wrangler', 'v3', 'do', 'town.sqlite');
+      writeFileSync(sqlite, 'agentEnv: ANTHROPIC_API_KEY=...', { mode: 0o644 });
+      writeFileSync(join(stateDir, 'worker.env'), 'old', { mode: 0o644 });
+      chmodSync(join(stateDir, 'worker.env'), 0o644);
+      const { envFile, persistDir } = prepareTownState(stateDir, { GASTOWN_JWT_SECRET: 'x'.repeat(32) });
+      const mode = (p: string) => statSync(p).mode & 0o777;
+      expect([mode(stateDir), mode(persistDir), mode(envFile)]).toEqual([0o711, 0o700, 0o600]);
+      expect(persistDir).toBe(join(stateDir, 'wrangler'));
+      expect(readFileSync(envFile, 'utf8')).toContain('GASTOWN_JWT_SECRET');
+      if (process.getuid?.() === 0) {
+        // what an agent under a uid of its own meets (nobody)
+        const probe = `const fs = require('fs'); const r = (p) => { try { fs.readFileSync(p); return 'read'; } catch (e) { return e.code; } }; console.log(JSON.stringify([r(${JSON.stringify(sqlite)}), r(${JSON.stringify(envFile)})]));`;
+        const out = spawnSync(process.execPath, ['-e', probe], { uid: 65534, gid: 65534, encoding: 'utf8' });
+        expect(JSON.parse(out.stdout)).toEqual(['EACCES', 'EACCES']);
+      }
+    } finally {
+      rmSync(parent, { recursive: true, force: true });
+    }
   });
 });
