@@ -29,7 +29,8 @@ export interface OutboxEvent {
 
 /** What the outbox needs from the Worker client (a seam for tests). */
 export interface DeliveryClient {
-  post(agent: AgentAddress, path: string, body: string, kind: RequestKind): Promise<WorkerReply>;
+  /** `signal` aborts when the outbox halts: the request is abandoned, never healed or re-sent. */
+  post(agent: AgentAddress, path: string, body: string, kind: RequestKind, signal?: AbortSignal): Promise<WorkerReply>;
 }
 
 /** What the outbox needs from the journal. */
@@ -96,6 +97,8 @@ export class Outbox {
   #running = false;
   #closed: DropCause | null = null;
   #halted = false;
+  /** Aborted by `halt()`: a request in flight then is abandoned (its items stay journaled). */
+  readonly #halt = new AbortController();
   #attempt = 0;
   #pressured = false;
   #onPressure: ((full: boolean) => void) | null = null;
@@ -210,6 +213,7 @@ export class Outbox {
   /** Stops sending, dropping nothing: what is left stays journaled for the next server. */
   halt(): void {
     this.#halted = true;
+    this.#halt.abort();
     this.#waiter.wake();
   }
 
@@ -270,7 +274,7 @@ export class Outbox {
     this.#inFlight = batch.length;
     let reply: WorkerReply;
     try {
-      reply = await this.#d.client.post(this.address, '/events', eventsBody(batch.map((i) => i.json)), 'events');
+      reply = await this.#d.client.post(this.address, '/events', eventsBody(batch.map((i) => i.json)), 'events', this.#halt.signal);
     } finally {
       this.#inFlight = 0;
     }
@@ -301,7 +305,7 @@ export class Outbox {
   }
 
   async #sendCallback(item: Item): Promise<void> {
-    const reply = await this.#d.client.post(this.address, PATHS[item.kind], item.json, REQUEST_KINDS[item.kind]);
+    const reply = await this.#d.client.post(this.address, PATHS[item.kind], item.json, REQUEST_KINDS[item.kind], this.#halt.signal);
     if (this.#closed || this.#halted) return;
     const verdict = classify(reply);
     if (verdict === 'delivered' || verdict === 'too_large' || verdict === 'bad_request' || verdict === 'refused') {

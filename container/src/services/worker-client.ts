@@ -38,7 +38,8 @@ const HEALABLE = new Set(['token_expired', 'token_invalid']);
  * request is sent. A 401 that a new token can heal (or no token held at all) is healed
  * once: if the store holds another token by then (a refresh or a re-mint landed) retry
  * with it; otherwise re-mint through the container credential (single-flight per agent),
- * then retry once. A `token_revoked` is not healed here: the caller decides.
+ * then retry once. A `token_revoked` is not healed here: the caller decides. Once `signal`
+ * aborts (the caller halted), the request in flight is abandoned and nothing more is sent.
  */
 export class WorkerClient {
   readonly #tokens: TokenStore;
@@ -52,16 +53,17 @@ export class WorkerClient {
   }
 
   /** POSTs `body` (JSON text) to one of the agent's routes (`path` after `/agents/:agentId`). */
-  async post(agent: AgentAddress, path: string, body: string, kind: RequestKind): Promise<WorkerReply> {
-    const first = await this.#send(agent, path, body, kind);
+  async post(agent: AgentAddress, path: string, body: string, kind: RequestKind, signal?: AbortSignal): Promise<WorkerReply> {
+    const first = await this.#send(agent, path, body, kind, signal);
     const healable = first.code === 'no_token' || (first.status === 401 && HEALABLE.has(first.code ?? ''));
-    if (!healable) return reply(first);
+    if (!healable || signal?.aborted) return reply(first);
     const current = this.#tokens.token(agent.agentId);
     if (current === first.token && !(await this.#remint(agent)).ok) return reply(first);
-    return reply(await this.#send(agent, path, body, kind));
+    if (signal?.aborted) return reply(first);
+    return reply(await this.#send(agent, path, body, kind, signal));
   }
 
-  async #send(agent: AgentAddress, path: string, body: string, kind: RequestKind): Promise<Sent> {
+  async #send(agent: AgentAddress, path: string, body: string, kind: RequestKind, signal?: AbortSignal): Promise<Sent> {
     const token = this.#tokens.token(agent.agentId);
     if (!token) return { status: 0, code: 'no_token', body: null, token };
     this.#stats.requests[kind]++;
@@ -70,7 +72,7 @@ export class WorkerClient {
         method: 'POST',
         headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
         body,
-        signal: AbortSignal.timeout(TIMEOUT_MS),
+        signal: signal ? AbortSignal.any([signal, AbortSignal.timeout(TIMEOUT_MS)]) : AbortSignal.timeout(TIMEOUT_MS),
       });
       const parsed = parseJson(await res.text());
       const error = (parsed as { error?: { code?: unknown; agentEnded?: unknown } } | null)?.error;

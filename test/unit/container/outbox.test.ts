@@ -15,9 +15,11 @@ class FakeWorker implements DeliveryClient {
   stored = new Map<string, any>();
   reply: (path: string, body: any, bytes: number) => WorkerReply = () => OK;
   gate: Promise<void> | null = null;
+  signals: Array<AbortSignal | undefined> = [];
 
-  async post(_agent: unknown, path: string, text: string): Promise<WorkerReply> {
+  async post(_agent: unknown, path: string, text: string, _kind: unknown, signal?: AbortSignal): Promise<WorkerReply> {
     const body = JSON.parse(text);
+    this.signals.push(signal);
     this.posts.push({ path, body, bytes: Buffer.byteLength(text) });
     if (this.gate) await this.gate;
     const r = this.reply(path, body, Buffer.byteLength(text));
@@ -289,7 +291,7 @@ describe('outbox', () => {
     expect(drops.total('agent_ended')).toBe(2);
   });
 
-  it('retryNow cuts a backoff wait short; halt stops sending and drops nothing', async () => {
+  it('retryNow cuts a backoff wait short; halt stops sending, abandons the request in flight (its signal aborts) and drops nothing', async () => {
     let down = true;
     const { worker, drops, stats, outbox, drained } = setup(() => (down ? { status: 503, body: null } : OK), { baseMs: 60_000, capMs: 60_000, floorMs: 60_000 });
     outbox.addEvent(event(1));
@@ -300,7 +302,9 @@ describe('outbox', () => {
     await done;
     expect(worker.posts).toHaveLength(2);
     expect(stats.eventsDelivered).toBe(1);
+    expect(worker.signals.every((sig) => sig?.aborted === false)).toBe(true);
     outbox.halt();
+    expect(worker.signals.every((sig) => sig?.aborted === true)).toBe(true);
     outbox.addEvent(event(2));
     for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
     expect(worker.posts).toHaveLength(2);
