@@ -1,4 +1,4 @@
-import { MAX_EVENT_BYTES } from '../../container/src/domain/event-limits';
+import { normalizeEvent } from '../../container/src/domain/event-shape';
 import { isLive } from '../domain/refresh-policy';
 import { agentTokenGranted, type AgentClaims } from '../domain/tokens';
 import { takeFromWindow } from '../domain/rate-limit';
@@ -86,24 +86,6 @@ export function storeEvents(ctx: TownContext, claims: AgentClaims, events: reado
   if (stored > 0) ctx.emit('agent.events', { agentId: agent.id, count: stored, types: [...types].slice(0, 10) });
   const refused = results.filter((r) => r.status === 'refused').length;
   return { results, accepted: stored, duplicates: results.length - stored - refused, refused };
-}
-
-type NormalizedEvent = { id: string; type: string; json: string; bytes: number; value: Record<string, unknown> } | { id: string | null; refused: { code: string; message: string } };
-
-function normalizeEvent(raw: unknown): NormalizedEvent {
-  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) return { id: null, refused: { code: 'bad_request', message: 'an event must be a JSON object' } };
-  const value = { ...(raw as Record<string, unknown>) };
-  const id = value.id;
-  if (typeof id !== 'string' || id.length < 1 || id.length > 200) return { id: null, refused: { code: 'bad_request', message: 'an event needs an id of 1-200 characters' } };
-  if (value.type === undefined) value.type = 'output';
-  else if (typeof value.type !== 'string' || value.type.length < 1 || value.type.length > 100) {
-    value.originalType = typeof value.type === 'string' ? value.type.slice(0, 100) : value.type === null ? null : typeof value.type;
-    value.type = 'output';
-  }
-  const json = JSON.stringify(value);
-  const bytes = new TextEncoder().encode(json).byteLength;
-  if (bytes > MAX_EVENT_BYTES) return { id, refused: { code: 'too_large', message: `an event is at most ${MAX_EVENT_BYTES} bytes` } };
-  return { id, type: value.type as string, json, bytes, value };
 }
 
 /**

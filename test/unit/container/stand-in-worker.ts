@@ -1,6 +1,7 @@
 import { SignJWT, jwtVerify, errors } from 'jose';
 import { createServer, type Server } from 'node:http';
 import { MAX_EVENT_BYTES } from '../../../container/src/domain/event-limits.ts';
+import { normalizeEvent } from '../../../container/src/domain/event-shape.ts';
 
 /** A real HTTP server standing in for the Worker in control-server tests: verifies HS256 agent tokens. */
 export const WORKER_SECRET = 'stand-in-worker-secret-0123456789abcdef0123';
@@ -75,21 +76,6 @@ export interface StandInWorker {
   /** Drops stored, summed by `kind/cause` (e.g. `event/overflow`). */
   dropTotals(): Record<string, number>;
   close(): Promise<void>;
-}
-
-/** What the real Worker does with one event (src/services/agent-api.ts `normalizeEvent`): stored as this, or refused. */
-function normalizeEvent(raw: unknown): { id: string; value: Record<string, unknown> } | { id: string | null; refused: { code: string; message: string } } {
-  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) return { id: null, refused: { code: 'bad_request', message: 'an event must be a JSON object' } };
-  const value = { ...(raw as Record<string, unknown>) };
-  const id = value.id;
-  if (typeof id !== 'string' || id.length < 1 || id.length > 200) return { id: null, refused: { code: 'bad_request', message: 'an event needs an id of 1-200 characters' } };
-  if (value.type === undefined) value.type = 'output';
-  else if (typeof value.type !== 'string' || value.type.length < 1 || value.type.length > 100) {
-    value.originalType = typeof value.type === 'string' ? value.type.slice(0, 100) : value.type === null ? null : typeof value.type;
-    value.type = 'output';
-  }
-  if (Buffer.byteLength(JSON.stringify(value)) > MAX_EVENT_BYTES) return { id, refused: { code: 'too_large', message: `an event is at most ${MAX_EVENT_BYTES} bytes` } };
-  return { id, value };
 }
 
 export async function startStandInWorker(townId = 'town-test'): Promise<StandInWorker> {
