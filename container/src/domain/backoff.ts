@@ -7,13 +7,13 @@ export interface BackoffOptions {
 }
 
 /** Delivery retries: 200 ms base, 5 s cap, at least 50 ms. */
-export const DEFAULT_BACKOFF: BackoffOptions = { baseMs: 200, capMs: 5_000, floorMs: 50 };
+export const BACKOFF_DEFAULTS: BackoffOptions = { baseMs: 200, capMs: 5_000, floorMs: 50 };
 
 /**
  * Capped exponential backoff with full jitter: `random` (in [0, 1)) scales the ceiling
  * min(cap, base·2^attempt); the result is never below the floor.
  */
-export function backoffDelayMs(attempt: number, random: number, options: BackoffOptions = DEFAULT_BACKOFF): number {
+export function backoffDelayMs(attempt: number, random: number, options: BackoffOptions = BACKOFF_DEFAULTS): number {
   const ceiling = Math.min(options.capMs, options.baseMs * 2 ** Math.max(0, Math.min(attempt, 30)));
   return Math.max(options.floorMs, Math.floor(ceiling * random));
 }

@@ -16,7 +16,7 @@ export interface JournalOptions {
   segmentBytes: number;
 }
 
-export const DEFAULT_JOURNAL: JournalOptions = { flushMs: 10, flushBytes: 256 * 1024, segmentBytes: 4 * 1024 * 1024 };
+export const JOURNAL_DEFAULTS: JournalOptions = { flushMs: 10, flushBytes: 256 * 1024, segmentBytes: 4 * 1024 * 1024 };
 const RETRY_FAILED_FLUSH_MS = 1_000;
 
 /** What a journal held when it was opened: live items and reports, oldest first. */
@@ -108,7 +108,7 @@ export class Journal {
         else for (const id of r.t === 'a' ? r.ids : r.ack) tornItems.delete(id);
       }
     }
-    const journal = new Journal(dir, { ...DEFAULT_JOURNAL, ...options }, torn);
+    const journal = new Journal(dir, { ...JOURNAL_DEFAULTS, ...options }, torn);
     for (const { segment, records } of decoded) {
       journal.#segments.push(segment);
       for (const record of records) journal.#replay(record, segment);

@@ -29,7 +29,7 @@ export function claudeAllowedTools(agent: Pick<AgentSpec, 'role'>): string[] {
  * Set unless the town's agent environment sets them: Gastown tools loaded up front (not
  * behind tool search), no self-update or non-essential traffic from a container.
  */
-export const CLAUDE_DEFAULT_ENV = { ENABLE_TOOL_SEARCH: 'false', DISABLE_AUTOUPDATER: '1', CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1' };
+export const CLAUDE_ENV_DEFAULTS = { ENABLE_TOOL_SEARCH: 'false', DISABLE_AUTOUPDATER: '1', CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1' };
 
 const mcpConfigPath = (agent: AgentSpec) => join(agent.homeDir, '.gastown', 'claude-mcp.json');
 
@@ -53,7 +53,7 @@ export const claudeCode: PersistentRuntime = {
       '--mcp-config', mcpConfigPath(agent), '--strict-mcp-config',
       '--allowedTools', claudeAllowedTools(agent).join(','),
     ];
-    return { argv, env: cliBaseEnv(agent, process.env.PATH), defaults: CLAUDE_DEFAULT_ENV };
+    return { argv, env: cliBaseEnv(agent, process.env.PATH), defaults: CLAUDE_ENV_DEFAULTS };
   },
 
   encodeMessage(text) {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { backoffDelayMs, DEFAULT_BACKOFF, type BackoffOptions } from '../domain/backoff.ts';
+import { backoffDelayMs, BACKOFF_DEFAULTS, type BackoffOptions } from '../domain/backoff.ts';
 import { REPORTS_PER_REQUEST, type DropCause, type DropReport, type ItemKind } from '../domain/drops.ts';
 import type { Journal } from '../managers/journal.ts';
 import type { ReportRecord } from '../managers/journal-records.ts';
@@ -54,7 +54,7 @@ export class DropReporter {
   readonly #destinations = new Map<string, Destination>();
   #halted = false;
 
-  constructor(journal: Journal, stats: Stats, credentials: CredentialSource, backoff: BackoffOptions = DEFAULT_BACKOFF) {
+  constructor(journal: Journal, stats: Stats, credentials: CredentialSource, backoff: BackoffOptions = BACKOFF_DEFAULTS) {
     this.#journal = journal;
     this.#stats = stats;
     this.#credentials = credentials;

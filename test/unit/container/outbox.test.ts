@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { backoffDelayMs, DEFAULT_BACKOFF } from '../../../container/src/domain/backoff.ts';
+import { backoffDelayMs, BACKOFF_DEFAULTS } from '../../../container/src/domain/backoff.ts';
 import { EVENTS_PER_BATCH, MAX_BATCH_BYTES } from '../../../container/src/domain/batch.ts';
 import type { DropCause, ItemKind } from '../../../container/src/domain/drops.ts';
 import { OUTBOX_MAX_BYTES, OUTBOX_MAX_EVENTS, OUTBOX_PAUSE_EVENTS, Outbox, type DeliveryClient, type OutboxJournal } from '../../../container/src/services/outbox.ts';
@@ -329,7 +329,7 @@ describe('backoff: capped exponential, full jitter', () => {
 
   it('draws over the whole range below the ceiling (full jitter, not equal jitter)', () => {
     const draws = Array.from({ length: 200 }, (_, i) => backoffDelayMs(8, i / 200));
-    expect(Math.min(...draws)).toBe(DEFAULT_BACKOFF.floorMs);
+    expect(Math.min(...draws)).toBe(BACKOFF_DEFAULTS.floorMs);
     expect(Math.max(...draws)).toBeGreaterThan(4_900);
   });
 });
